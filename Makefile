@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ksmod top-level Makefile.
+#
+#   make [KVER=<kver>]     build build/<kver>/ksmod.ko (default: the running
+#                          kernel if its headers are installed, else the
+#                          newest installed kernel)
+#   make kernels           build for every target kernel installed
+#   make check             set up, build and run the guest tests (both kernels)
+#   make demo              boot a stock kernel, show ksmod saving memory
+#   make setup             install what building and testing need (apt)
+#   make ksmctl            build the command-line tool
+#   make checkpatch        run the kernel's checkpatch.pl over the sources
+#   make clean
+#
+# W=1 and KSMOD_WERROR=y (warnings are errors) are passed on to kbuild.
+
+TARGET_KERNELS := $(shell scripts/kernels 2>/dev/null)
+KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
+	  else ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1 | \
+	  cut -d/ -f4; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := build/$(KVER)
+TEST_MODULES ?= m
+
+SOURCES := Kbuild dkms.conf $(shell find src include tests/modules -type f \
+	     \( -name '*.c' -o -name '*.h' -o -name Kbuild \) 2>/dev/null)
+PROBES := $(wildcard src/compat/probes/*.c)
+
+.PHONY: all module kernels check demo bench setup ksmctl checkpatch clean
+
+all: module
+
+module: $(BUILD)/include/compat/compat_autoconf.h
+	@test -d $(KDIR) || { echo "no kernel headers in $(KDIR)" >&2; exit 1; }
+	@cp --parents -u $(SOURCES) $(BUILD)/
+	$(MAKE) -C $(KDIR) M=$(abspath $(BUILD)) KSMOD_TEST_MODULES=$(TEST_MODULES) modules
+
+$(BUILD)/include/compat/compat_autoconf.h: $(PROBES) scripts/compat-probe
+	@mkdir -p $(dir $@)
+	scripts/compat-probe $(KDIR) $@
+
+kernels:
+	@test -n "$(TARGET_KERNELS)" || { echo "no target kernel installed: make setup" >&2; exit 1; }
+	@set -e; for k in $(TARGET_KERNELS); do $(MAKE) --no-print-directory KVER=$$k module; done
+
+check:
+	tests/run -j
+
+demo:
+	scripts/demo
+
+bench:
+	tests/bench
+
+setup:
+	scripts/setup
+
+ksmctl:
+	$(MAKE) -C ksmctl
+
+checkpatch:
+	scripts/checkpatch
+
+clean:
+	rm -rf build
+	-$(MAKE) -C ksmctl clean

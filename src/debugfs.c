@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * debugfs.c - /sys/kernel/debug/ksmod/: what the tests look at.
+ *
+ * Not an ABI. Failing to create it never fails the load.
+ *   symbols  name, address, entry instruction (plain/endbr/sealed), flags
+ *   hooks    name, installed or absent, entries seen
+ *   scan     scanner thread progress
+ */
+#include "ksmod.h"
+
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "debugfs.h"
+#include "mm_hooks.h"
+#include "scan.h"
+#include "symbols.h"
+
+static struct dentry *ksmod_debugfs_dir;
+
+static int symbols_show(struct seq_file *m, void *v)
+{
+	ksmod_symbols_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(symbols);
+
+static int hooks_show(struct seq_file *m, void *v)
+{
+	ksmod_mm_hooks_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(hooks);
+
+static int scan_show(struct seq_file *m, void *v)
+{
+	ksmod_scan_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(scan);
+
+void ksmod_debugfs_init(void)
+{
+	ksmod_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("symbols", 0400, ksmod_debugfs_dir, NULL,
+			    &symbols_fops);
+	debugfs_create_file("hooks", 0400, ksmod_debugfs_dir, NULL,
+			    &hooks_fops);
+	debugfs_create_file("scan", 0400, ksmod_debugfs_dir, NULL,
+			    &scan_fops);
+}
+
+void ksmod_debugfs_exit(void)
+{
+	debugfs_remove_recursive(ksmod_debugfs_dir);
+}

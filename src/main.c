@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * main.c - ksmod: Kernel Samepage Merging as a loadable module.
+ */
+
+/**
+ * DOC: ksmod
+ *
+ * ksmod merges identical anonymous pages of the processes that ask for it
+ * into one write-protected page, as the kernel's KSM does, without a
+ * kernel rebuild. The pieces, one file each:
+ *
+ *  - symbols.c resolves the unexported kernel functions ksmod needs, once;
+ *    ibt.c refuses the load where calling them would fault (IBT).
+ *  - hooks.c installs ftrace hooks from a table; mm_hooks.c holds the
+ *    table of places where core mm enters KSM (madvise, write faults).
+ *  - scan.c runs the scanner thread, driven by the tunables that sysfs.c
+ *    exposes in /sys/module/ksmod/ksm/ under the kernel's KSM names.
+ *  - chardev.c is /dev/ksmod, the ioctl ABI of include/uapi/ksmod.h.
+ *  - debugfs.c shows internals to tests.
+ *
+ * Init goes from the inside out, live hooks last; exit is the exact
+ * reverse, and returns only after no task runs ksmod code any more.
+ */
+#include "ksmod.h"
+
+#include <linux/init.h>
+#include <linux/module.h>
+
+#include "chardev.h"
+#include "debugfs.h"
+#include "ibt.h"
+#include "mm_hooks.h"
+#include "scan.h"
+#include "symbols.h"
+#include "sysfs.h"
+
+static int __init ksmod_init(void)
+{
+	int err;
+
+	err = ksmod_symbols_resolve();
+	if (err)
+		return err;
+	err = ksmod_ibt_check();
+	if (err)
+		return err;
+	err = ksmod_scan_init();
+	if (err)
+		return err;
+	err = ksmod_sysfs_init();
+	if (err)
+		goto err_scan;
+	err = ksmod_chardev_init();
+	if (err)
+		goto err_sysfs;
+	ksmod_debugfs_init();
+	err = ksmod_mm_hooks_init();
+	if (err)
+		goto err_debugfs;
+
+	pr_info("loaded, release %s\n", KSMOD_RELEASE);
+	return 0;
+
+err_debugfs:
+	ksmod_debugfs_exit();
+	ksmod_chardev_exit();
+err_sysfs:
+	ksmod_sysfs_exit();
+err_scan:
+	ksmod_scan_exit();
+	return err;
+}
+
+static void __exit ksmod_exit(void)
+{
+	ksmod_mm_hooks_exit();
+	ksmod_debugfs_exit();
+	ksmod_chardev_exit();
+	ksmod_sysfs_exit();
+	ksmod_scan_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(ksmod_init);
+module_exit(ksmod_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Kernel Samepage Merging as a loadable module");
+MODULE_VERSION(KSMOD_RELEASE);

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mm_hooks.c - the table of kernel functions ksmod hooks, and their bodies.
+ *
+ * Each hook is the narrowest function that sees what ksmod needs:
+ *  - ksm_madvise: core mm calls it only for MADV_MERGEABLE and
+ *    MADV_UNMERGEABLE, so other madvise() calls never reach ksmod;
+ *  - do_wp_page: only write faults on present, write-protected ptes (COW),
+ *    which is where a merged page is broken on write.
+ * The hooked functions' prototypes are those of both target kernels.
+ */
+#include "ksmod.h"
+
+#include <linux/delay.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+
+#include "hooks.h"
+#include "mm_hooks.h"
+#include "symbols.h"
+
+static unsigned int test_hook_delay_ms;
+module_param(test_hook_delay_ms, uint, 0);
+MODULE_PARM_DESC(test_hook_delay_ms,
+		 "testing only: sleep this long in the madvise hook body");
+
+/*
+ * Runs instead of the kernel's ksm_madvise(), with the mmap lock held for
+ * writing. For now it hands every call back to the kernel's KSM.
+ */
+static int ksmod_ksm_madvise(struct vm_area_struct *vma, unsigned long start,
+			     unsigned long end, int advice,
+			     unsigned long *vm_flags)
+{
+	int ret;
+
+	if (test_hook_delay_ms)
+		msleep(test_hook_delay_ms);
+	ret = ksym.ksm_madvise(vma, start, end, advice, vm_flags);
+	ksmod_hook_exit();
+	return ret;
+}
+
+static struct ksmod_hook ksmod_mm_hooks[] = {
+	{
+		.name = "ksm_madvise",
+		.target = (void **)&ksym.ksm_madvise,
+		.replace = ksmod_ksm_madvise,
+	},
+	{
+		.name = "do_wp_page",
+		.target = &ksym.do_wp_page,
+		.optional = true,
+	},
+};
+
+int ksmod_mm_hooks_init(void)
+{
+	return ksmod_hooks_install(ksmod_mm_hooks,
+				   ARRAY_SIZE(ksmod_mm_hooks));
+}
+
+void ksmod_mm_hooks_exit(void)
+{
+	ksmod_hooks_remove(ksmod_mm_hooks, ARRAY_SIZE(ksmod_mm_hooks));
+	ksmod_hooks_free(ksmod_mm_hooks, ARRAY_SIZE(ksmod_mm_hooks));
+}
+
+void ksmod_mm_hooks_show(struct seq_file *m)
+{
+	ksmod_hooks_show(m, ksmod_mm_hooks, ARRAY_SIZE(ksmod_mm_hooks));
+}
