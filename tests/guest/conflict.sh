@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# conflict: a function already redirected by another ftrace user (as a live
+# patch would) cannot be hooked: the load fails with EBUSY, by name, and
+# leaves nothing installed.
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+t_ok "a stand-in live patch claims ksm_madvise" helper_load ksmod_test_ipmodify
+dmesg_mark conflict
+t_errno "ksmod then refuses to load" EBUSY ksmod_load
+t_dmesg "naming the function" \
+	'ksmod: cannot hook ksm_madvise: another ftrace user already redirects it'
+t_not "leaving nothing behind" test -e /sys/module/ksmod
+t_ok "MADV_MERGEABLE still works" hookfire madvise 2
+t_ok "the stand-in unloads" helper_unload ksmod_test_ipmodify
+
+t_ok "ksmod loads once the function is free" ksmod_load
+t_errno "and the stand-in cannot claim it now" EBUSY \
+	helper_load ksmod_test_ipmodify
+t_ok "ksmod unloads" ksmod_unload
+t_done

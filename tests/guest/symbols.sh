@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# symbols: every resolved address is the kernel's; a missing required
+# symbol fails the load with ENOENT and its name, an optional one does not.
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+S=/sys/kernel/debug/ksmod/symbols
+
+t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
+n=0
+bad=""
+while read -r name addr kind flags; do
+	n=$((n + 1))
+	[ "$addr" = "0000000000000000" ] && continue
+	want=$(awk -v s="$name" '$3 == s && ($2 == "t" || $2 == "T") { print $1; exit }' /proc/kallsyms)
+	[ "$want" = "$addr" ] || bad="$bad $name($addr!=$want)"
+done <$S
+t_ok "the table has entries ($n)" test "$n" -ge 10
+t_is "every resolved address is the function's start in /proc/kallsyms" "$bad" ""
+t_is "every required symbol is resolved" \
+	"$(awk '$4 ~ /^required/ && $2 == "0000000000000000" { print $1 }' $S)" ""
+t_ok "ksmod unloads" ksmod_unload
+
+for missing in page_vma_mapped_walk rmap_walk_ksm ksm_madvise; do
+	dmesg_mark "missing $missing"
+	# busybox insmod words ENOENT as "unknown symbol in module, or unknown
+	# parameter"; the dmesg line below tells which.
+	t_errno "without $missing the load fails with ENOENT" \
+		"unknown symbol in module, or unknown parameter" \
+		ksmod_load test_missing_symbol=$missing
+	t_dmesg "naming $missing" "ksmod: required symbol $missing not found"
+	t_not "and leaves nothing behind" test -e /sys/module/ksmod
+done
+
+dmesg_mark "optional"
+t_ok "without the optional do_wp_page the load goes on" \
+	ksmod_load test_missing_symbol=do_wp_page
+t_dmesg "saying so" 'ksmod: optional symbol do_wp_page not found'
+t_match "and its hook is absent" "$(grep do_wp_page /sys/kernel/debug/ksmod/hooks)" \
+	'^do_wp_page absent 0$'
+t_ok "hookfire madvise still works" hookfire madvise 2
+t_ok "ksmod unloads" ksmod_unload
+t_done

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmod_ioctl - poke /dev/ksmod for the guest tests.
+ *
+ *   ksmod_ioctl version        print "ABI_MAJOR ABI_MINOR FEATURES RELEASE"
+ *   ksmod_ioctl raw CMD [bad]  issue ioctl number CMD (hex or decimal) with
+ *                              a valid buffer (or a bad pointer); print
+ *                              "ok" or the errno name
+ * Exit status: 0 when it could ask, 1 on usage or open errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "uapi/ksmod.h"
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EFAULT: return "EFAULT";
+	case EINVAL: return "EINVAL";
+	case ENOTTY: return "ENOTTY";
+	case ENOMEM: return "ENOMEM";
+	case EBUSY: return "EBUSY";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default: return "EOTHER";
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int fd;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: ksmod_ioctl version | raw CMD [bad]\n");
+		return 1;
+	}
+	fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror(KSMOD_DEVICE);
+		return 1;
+	}
+	if (!strcmp(argv[1], "version")) {
+		struct ksmod_version v;
+
+		memset(&v, 0xff, sizeof(v));
+		if (ioctl(fd, KSMOD_IOC_GET_VERSION, &v)) {
+			printf("%s\n", errname(errno));
+			return 0;
+		}
+		printf("%u %u %llu %.*s\n", v.abi_major, v.abi_minor,
+		       (unsigned long long)v.features,
+		       (int)sizeof(v.release), v.release);
+		return 0;
+	}
+	if (!strcmp(argv[1], "raw") && argc >= 3) {
+		unsigned long cmd = strtoul(argv[2], NULL, 0);
+		static char buf[4096];
+		void *arg = buf;
+
+		if (argc >= 4 && !strcmp(argv[3], "bad"))
+			arg = (void *)16;	/* unmapped page zero */
+		if (ioctl(fd, cmd, arg))
+			printf("%s\n", errname(errno));
+		else
+			printf("ok\n");
+		return 0;
+	}
+	fprintf(stderr, "ksmod_ioctl: unknown command %s\n", argv[1]);
+	return 1;
+}
