@@ -22,9 +22,11 @@
 
 #include "uapi/ksmod.h"
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #define SYSFS_KSM "/sys/module/ksmod/ksm"
 
-static int usage(void)
+static int print_usage(void)
 {
 	fprintf(stderr,
 		"usage: ksmctl load [-f FILE] [PARAM=VALUE...] | unload | version | status\n");
@@ -153,7 +155,7 @@ static int cmd_status(void)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(files); i++) {
 		char path[256], val[64] = "";
 		FILE *f;
 
@@ -177,16 +179,16 @@ static int cmd_status(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage();
+		return print_usage();
 	if (!strcmp(argv[1], "load"))
 		return cmd_load(argc - 2, argv + 2);
 	if (argc != 2)
-		return usage();
+		return print_usage();
 	if (!strcmp(argv[1], "unload"))
 		return cmd_unload();
 	if (!strcmp(argv[1], "version"))
 		return cmd_version();
 	if (!strcmp(argv[1], "status"))
 		return cmd_status();
-	return usage();
+	return print_usage();
 }
