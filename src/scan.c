@@ -84,14 +84,17 @@ static int ksmod_scan_thread(void *unused)
 
 /**
  * ksmod_set_run() - the "run" store: 0 stop, 1 merge, 2 unmerge all
- * @run:	the new value, already range-checked
+ * @run:	the new value
  *
- * Return: 0, or the error that stopped unmerging (run is then 0).
+ * Return: 0, -EINVAL for another value, or the error that stopped
+ * unmerging (run is then 0).
  */
 int ksmod_set_run(unsigned int run)
 {
 	int err = 0;
 
+	if (run > KSMOD_RUN_UNMERGE)
+		return -EINVAL;
 	mutex_lock(&ksmod_thread_mutex);
 	if (ksmod_run != run) {
 		WRITE_ONCE(ksmod_run, run);
@@ -104,15 +107,19 @@ int ksmod_set_run(unsigned int run)
 	return err;
 }
 
-void ksmod_set_pages_to_scan(unsigned int nr)
+/* Any value, as in the kernel's KSM; 0 scans nothing. */
+int ksmod_set_pages_to_scan(unsigned int nr)
 {
 	WRITE_ONCE(ksmod_pages_to_scan, nr);
+	return 0;
 }
 
-void ksmod_set_sleep_millisecs(unsigned int msecs)
+/* Any value; the thread sleeping on the old one wakes to take it. */
+int ksmod_set_sleep_millisecs(unsigned int msecs)
 {
 	WRITE_ONCE(ksmod_sleep_millisecs, msecs);
 	wake_up_interruptible(&ksmod_iter_wait);
+	return 0;
 }
 
 int ksmod_scan_init(void)

@@ -17,8 +17,8 @@ extern unsigned int ksmod_pages_to_scan;
 extern unsigned int ksmod_sleep_millisecs;
 
 int ksmod_set_run(unsigned int run);
-void ksmod_set_pages_to_scan(unsigned int nr);
-void ksmod_set_sleep_millisecs(unsigned int msecs);
+int ksmod_set_pages_to_scan(unsigned int nr);
+int ksmod_set_sleep_millisecs(unsigned int msecs);
 
 int ksmod_scan_init(void);
 void ksmod_scan_exit(void);

@@ -18,67 +18,58 @@
 
 static struct kobject *ksmod_ksm_kobj;
 
-static ssize_t run_show(struct kobject *kobj, struct kobj_attribute *attr,
-			char *buf)
+/**
+ * struct ksmod_uint_attr - a tunable holding one unsigned int
+ * @kattr:	the sysfs attribute
+ * @value:	the variable shown
+ * @set:	validates and applies a parsed value; 0 or -errno
+ */
+struct ksmod_uint_attr {
+	struct kobj_attribute kattr;
+	unsigned int *value;
+	int (*set)(unsigned int value);
+};
+
+static ssize_t uint_show(struct kobject *kobj, struct kobj_attribute *kattr,
+			 char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(ksmod_run));
+	struct ksmod_uint_attr *a =
+		container_of(kattr, struct ksmod_uint_attr, kattr);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*a->value));
 }
 
-static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
-			 const char *buf, size_t count)
+static ssize_t uint_store(struct kobject *kobj, struct kobj_attribute *kattr,
+			  const char *buf, size_t count)
 {
-	unsigned int run;
+	struct ksmod_uint_attr *a =
+		container_of(kattr, struct ksmod_uint_attr, kattr);
+	unsigned int value;
 	int err;
 
-	if (kstrtouint(buf, 10, &run) || run > KSMOD_RUN_UNMERGE)
+	if (kstrtouint(buf, 10, &value))
 		return -EINVAL;
-	err = ksmod_set_run(run);
+	err = a->set(value);
 	return err ?: count;
 }
-static struct kobj_attribute run_attr = __ATTR_RW(run);
 
-static ssize_t pages_to_scan_show(struct kobject *kobj,
-				  struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(ksmod_pages_to_scan));
-}
+#define KSMOD_UINT_ATTR(_name, _var, _set)				\
+	struct ksmod_uint_attr _name##_attr = {				\
+		.kattr = __ATTR(_name, 0644, uint_show, uint_store),	\
+		.value = &(_var),					\
+		.set = (_set),						\
+	}
 
-static ssize_t pages_to_scan_store(struct kobject *kobj,
-				   struct kobj_attribute *attr,
-				   const char *buf, size_t count)
-{
-	unsigned int nr;
-
-	if (kstrtouint(buf, 10, &nr))
-		return -EINVAL;
-	ksmod_set_pages_to_scan(nr);
-	return count;
-}
-static struct kobj_attribute pages_to_scan_attr = __ATTR_RW(pages_to_scan);
-
-static ssize_t sleep_millisecs_show(struct kobject *kobj,
-				    struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(ksmod_sleep_millisecs));
-}
-
-static ssize_t sleep_millisecs_store(struct kobject *kobj,
-				     struct kobj_attribute *attr,
-				     const char *buf, size_t count)
-{
-	unsigned int msecs;
-
-	if (kstrtouint(buf, 10, &msecs))
-		return -EINVAL;
-	ksmod_set_sleep_millisecs(msecs);
-	return count;
-}
-static struct kobj_attribute sleep_millisecs_attr = __ATTR_RW(sleep_millisecs);
+static KSMOD_UINT_ATTR(run, ksmod_run, ksmod_set_run);
+static KSMOD_UINT_ATTR(pages_to_scan, ksmod_pages_to_scan,
+		       ksmod_set_pages_to_scan);
+static KSMOD_UINT_ATTR(sleep_millisecs, ksmod_sleep_millisecs,
+		       ksmod_set_sleep_millisecs);
 
 static struct attribute *ksmod_ksm_attrs[] = {
-	&run_attr.attr,
-	&pages_to_scan_attr.attr,
-	&sleep_millisecs_attr.attr,
+	&run_attr.kattr.attr,
+	&pages_to_scan_attr.kattr.attr,
+	&sleep_millisecs_attr.kattr.attr,
 	NULL,
 };
 
