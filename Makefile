@@ -7,6 +7,8 @@
 #                          newest installed kernel)
 #   make kernels           build for every target kernel installed
 #   make check             set up, build and run the guest tests (both kernels)
+#   make check-debug       the guest tests on a 6.12 debug kernel (KASAN,
+#                          lockdep, ...; scripts/debug-kernel builds or reuses it)
 #   make demo              boot a stock kernel, show ksmod saving memory
 #   make setup             install what building and testing need (apt)
 #   make ksmctl            build the command-line tool
@@ -27,7 +29,7 @@ SOURCES := Kbuild dkms.conf $(shell find src include tests/modules -type f \
 	     \( -name '*.c' -o -name '*.h' -o -name Kbuild \) 2>/dev/null)
 PROBES := $(wildcard src/compat/probes/*.c)
 
-.PHONY: all module kernels check demo bench setup ksmctl checkpatch clean
+.PHONY: all module kernels check check-debug demo bench setup ksmctl checkpatch clean
 
 all: module
 
@@ -46,6 +48,11 @@ kernels:
 
 check:
 	tests/run -j
+
+# KASAN under TCG is about 5x slower: longer per-test timeout.
+check-debug:
+	rel=$$(scripts/debug-kernel -q -r) && \
+	KSMOD_TEST_TIMEOUT=$${KSMOD_TEST_TIMEOUT:-600} tests/run -k "$$rel"
 
 demo:
 	scripts/demo

@@ -19,8 +19,9 @@
  *  - chardev.c is /dev/ksmod, the ioctl ABI of include/uapi/ksmod.h.
  *  - debugfs.c shows internals to tests.
  *
- * Init goes from the inside out, live hooks last; exit is the exact
- * reverse, and returns only after no task runs ksmod code any more.
+ * Init goes from the inside out, live hooks last (then only the debugfs
+ * view of them); exit is the exact reverse, and returns only after no task
+ * runs ksmod code any more.
  */
 #include "ksmod.h"
 
@@ -54,16 +55,16 @@ static int __init ksmod_init(void)
 	err = ksmod_chardev_init();
 	if (err)
 		goto err_sysfs;
-	ksmod_debugfs_init();
 	err = ksmod_mm_hooks_init();
 	if (err)
-		goto err_debugfs;
+		goto err_chardev;
+	/* last: its files read the hook counters */
+	ksmod_debugfs_init();
 
 	pr_info("loaded, release %s\n", KSMOD_RELEASE);
 	return 0;
 
-err_debugfs:
-	ksmod_debugfs_exit();
+err_chardev:
 	ksmod_chardev_exit();
 err_sysfs:
 	ksmod_sysfs_exit();
@@ -74,8 +75,8 @@ err_scan:
 
 static void __exit ksmod_exit(void)
 {
-	ksmod_mm_hooks_exit();
 	ksmod_debugfs_exit();
+	ksmod_mm_hooks_exit();
 	ksmod_chardev_exit();
 	ksmod_sysfs_exit();
 	ksmod_scan_exit();

@@ -41,16 +41,17 @@ static int ksmod_ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 	return ret;
 }
 
+/* Installed in this order, removed in reverse. */
 static struct ksmod_hook ksmod_mm_hooks[] = {
-	{
-		.name = "ksm_madvise",
-		.target = (void **)&ksym.ksm_madvise,
-		.replace = ksmod_ksm_madvise,
-	},
 	{
 		.name = "do_wp_page",
 		.target = &ksym.do_wp_page,
 		.optional = true,
+	},
+	{
+		.name = "ksm_madvise",
+		.target = (void **)&ksym.ksm_madvise,
+		.replace = ksmod_ksm_madvise,
 	},
 };
 
