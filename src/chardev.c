@@ -8,11 +8,13 @@
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
 #include "uapi/ksmod.h"
 #include "chardev.h"
+#include "registry.h"
 
 static long ksmod_get_version(void __user *arg)
 {
@@ -27,6 +29,39 @@ static long ksmod_get_version(void __user *arg)
 	return 0;
 }
 
+/* REGISTER and UNREGISTER: madvise on behalf of a process */
+static long ksmod_range_ioctl(void __user *arg, int advice)
+{
+	struct ksmod_range_req req;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags)
+		return -EINVAL;
+	/* do_madvise() takes a size_t and an unsigned long */
+	if (req.start != (unsigned long)req.start ||
+	    req.len != (size_t)req.len)
+		return -EINVAL;
+	return ksmod_register_range(req.pid, req.start, req.len, advice);
+}
+
+static long ksmod_query_ioctl(void __user *arg)
+{
+	struct ksmod_query q;
+	int err;
+
+	if (copy_from_user(&q, arg, sizeof(q)))
+		return -EFAULT;
+	if (q.flags)
+		return -EINVAL;
+	err = ksmod_query_ranges(&q);
+	if (err)
+		return err;
+	if (copy_to_user(arg, &q, sizeof(q)))
+		return -EFAULT;
+	return 0;
+}
+
 static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -34,6 +69,12 @@ static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case KSMOD_IOC_GET_VERSION:
 		return ksmod_get_version(uarg);
+	case KSMOD_IOC_REGISTER:
+		return ksmod_range_ioctl(uarg, MADV_MERGEABLE);
+	case KSMOD_IOC_UNREGISTER:
+		return ksmod_range_ioctl(uarg, MADV_UNMERGEABLE);
+	case KSMOD_IOC_QUERY:
+		return ksmod_query_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}

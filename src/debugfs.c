@@ -6,6 +6,7 @@
  *   symbols  name, address, entry instruction (plain/endbr/sealed), flags
  *   hooks    name, installed or absent, entries seen
  *   scan     scanner thread progress
+ *   objects  live objects (mm_slots N), for leak tests
  */
 #include "ksmod.h"
 
@@ -14,6 +15,7 @@
 
 #include "debugfs.h"
 #include "mm_hooks.h"
+#include "registry.h"
 #include "scan.h"
 #include "symbols.h"
 
@@ -33,6 +35,13 @@ static int hooks_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(hooks);
 
+static int objects_show(struct seq_file *m, void *v)
+{
+	ksmod_registry_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(objects);
+
 static int scan_show(struct seq_file *m, void *v)
 {
 	ksmod_scan_show(m);
@@ -49,6 +58,8 @@ void ksmod_debugfs_init(void)
 			    &hooks_fops);
 	debugfs_create_file("scan", 0400, ksmod_debugfs_dir, NULL,
 			    &scan_fops);
+	debugfs_create_file("objects", 0400, ksmod_debugfs_dir, NULL,
+			    &objects_fops);
 }
 
 void ksmod_debugfs_exit(void)

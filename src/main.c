@@ -14,6 +14,8 @@
  *    ibt.c refuses the load where calling them would fault (IBT).
  *  - hooks.c installs ftrace hooks from a table; mm_hooks.c holds the
  *    table of places where core mm enters KSM (madvise, write faults).
+ *  - registry.c decides which processes are ksmod's and which stay the
+ *    kernel's, and registers ranges for /dev/ksmod.
  *  - scan.c runs the scanner thread, driven by the tunables that sysfs.c
  *    exposes in /sys/module/ksmod/ksm/ under the kernel's KSM names.
  *  - chardev.c is /dev/ksmod, the ioctl ABI of include/uapi/ksmod.h.
@@ -32,6 +34,7 @@
 #include "debugfs.h"
 #include "ibt.h"
 #include "mm_hooks.h"
+#include "registry.h"
 #include "scan.h"
 #include "symbols.h"
 #include "sysfs.h"
@@ -46,9 +49,12 @@ static int __init ksmod_init(void)
 	err = ksmod_ibt_check();
 	if (err)
 		return err;
-	err = ksmod_scan_init();
+	err = ksmod_registry_init();
 	if (err)
 		return err;
+	err = ksmod_scan_init();
+	if (err)
+		goto err_registry;
 	err = ksmod_sysfs_init();
 	if (err)
 		goto err_scan;
@@ -70,16 +76,21 @@ err_sysfs:
 	ksmod_sysfs_exit();
 err_scan:
 	ksmod_scan_exit();
+err_registry:
+	ksmod_registry_exit();
 	return err;
 }
 
 static void __exit ksmod_exit(void)
 {
 	ksmod_debugfs_exit();
+	/* while the hooks still route exits and forks to ksmod */
+	ksmod_registry_release();
 	ksmod_mm_hooks_exit();
 	ksmod_chardev_exit();
 	ksmod_sysfs_exit();
 	ksmod_scan_exit();
+	ksmod_registry_exit();
 	pr_info("unloaded\n");
 }
 

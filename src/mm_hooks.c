@@ -5,6 +5,8 @@
  * Each hook is the narrowest function that sees what ksmod needs:
  *  - ksm_madvise: core mm calls it only for MADV_MERGEABLE and
  *    MADV_UNMERGEABLE, so other madvise() calls never reach ksmod;
+ *  - __ksm_enter, __ksm_exit: fork and exit reach them only for mms with
+ *    MMF_VM_MERGEABLE, that is, processes that asked for KSM;
  *  - do_wp_page: only write faults on present, write-protected ptes (COW),
  *    which is where a merged page is broken on write.
  * The hooked functions' prototypes are those of both target kernels.
@@ -17,6 +19,7 @@
 
 #include "hooks.h"
 #include "mm_hooks.h"
+#include "registry.h"
 #include "symbols.h"
 
 static unsigned int test_hook_delay_ms;
@@ -25,9 +28,12 @@ MODULE_PARM_DESC(test_hook_delay_ms,
 		 "testing only: sleep this long in the madvise hook body");
 
 /*
- * Runs instead of the kernel's ksm_madvise(), with the mmap lock held for
- * writing. For now it hands every call back to the kernel's KSM.
+ * The replacements below run instead of the kernel's functions, for every
+ * caller but ksmod itself. Each answers for the mms ksmod owns (or takes,
+ * registry.c) and hands every other call to the kernel's function.
  */
+
+/* MADV_MERGEABLE/UNMERGEABLE, with the mmap lock held for writing */
 static int ksmod_ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 			     unsigned long end, int advice,
 			     unsigned long *vm_flags)
@@ -36,9 +42,31 @@ static int ksmod_ksm_madvise(struct vm_area_struct *vma, unsigned long start,
 
 	if (test_hook_delay_ms)
 		msleep(test_hook_delay_ms);
-	ret = ksym.ksm_madvise(vma, start, end, advice, vm_flags);
+	if (ksmod_takes(vma->vm_mm))
+		ret = ksmod_madvise(vma, start, end, advice, vm_flags);
+	else
+		ret = ksym.ksm_madvise(vma, start, end, advice, vm_flags);
 	ksmod_hook_exit();
 	return ret;
+}
+
+/* fork() of an mm with MMF_VM_MERGEABLE, from the parent */
+static int ksmod___ksm_enter(struct mm_struct *mm)
+{
+	int ret;
+
+	if (!ksmod_fork_child(mm, &ret))
+		ret = ksym.__ksm_enter(mm);
+	ksmod_hook_exit();
+	return ret;
+}
+
+/* the last mmput() of an mm with MMF_VM_MERGEABLE */
+static void ksmod___ksm_exit(struct mm_struct *mm)
+{
+	if (!ksmod_mm_exit(mm))
+		ksym.__ksm_exit(mm);
+	ksmod_hook_exit();
 }
 
 /* Installed in this order, removed in reverse. */
@@ -47,6 +75,16 @@ static struct ksmod_hook ksmod_mm_hooks[] = {
 		.name = "do_wp_page",
 		.target = &ksym.do_wp_page,
 		.optional = true,
+	},
+	{
+		.name = "__ksm_exit",
+		.target = (void **)&ksym.__ksm_exit,
+		.replace = ksmod___ksm_exit,
+	},
+	{
+		.name = "__ksm_enter",
+		.target = (void **)&ksym.__ksm_enter,
+		.replace = ksmod___ksm_enter,
 	},
 	{
 		.name = "ksm_madvise",

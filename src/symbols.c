@@ -20,6 +20,7 @@
 #include <linux/kprobes.h>
 #include <linux/ksm.h>
 #include <linux/module.h>
+#include <linux/ptrace.h>
 #include <linux/string.h>
 
 #include "symbols.h"
@@ -37,8 +38,8 @@ MODULE_PARM_DESC(test_missing_symbol,
 static struct ksym ksmod_symtab[] = {
 	/* where core mm enters KSM (hooks.c, mm_hooks.c) */
 	KSYM(ksm_madvise, KSYM_REQUIRED | KSYM_HOOKED | KSYM_CALLED),
-	KSYM_RAW(__ksm_enter, KSYM_REQUIRED | KSYM_HOOKED),
-	KSYM_RAW(__ksm_exit, KSYM_REQUIRED | KSYM_HOOKED),
+	KSYM(__ksm_enter, KSYM_REQUIRED | KSYM_HOOKED | KSYM_CALLED),
+	KSYM(__ksm_exit, KSYM_REQUIRED | KSYM_HOOKED | KSYM_CALLED),
 	KSYM_RAW(rmap_walk_ksm, KSYM_REQUIRED | KSYM_HOOKED),
 	KSYM_RAW(folio_migrate_ksm, KSYM_REQUIRED | KSYM_HOOKED),
 	KSYM_RAW(ksm_might_need_to_copy, KSYM_REQUIRED | KSYM_HOOKED),
@@ -46,6 +47,8 @@ static struct ksym ksmod_symtab[] = {
 	KSYM_RAW(do_wp_page, KSYM_HOOKED),
 
 	/* what the engine calls */
+	KSYM(do_madvise, KSYM_REQUIRED | KSYM_CALLED),
+	KSYM(ptrace_may_access, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(page_vma_mapped_walk, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM_RAW(mm_find_pmd, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(ptep_clear_flush, KSYM_REQUIRED | KSYM_CALLED),

@@ -11,6 +11,7 @@
 #include <linux/rmap.h>
 #include <linux/pagewalk.h>
 #include <linux/swap.h>
+#include <linux/ptrace.h>
 #include <linux/huge_mm.h>
 #include "compat.h"
 
@@ -51,8 +52,8 @@ struct ksmod_symbols {
 	int (*ksm_madvise)(struct vm_area_struct *vma, unsigned long start,
 			   unsigned long end, int advice,
 			   unsigned long *vm_flags);
-	void *__ksm_enter;
-	void *__ksm_exit;
+	int (*__ksm_enter)(struct mm_struct *mm);
+	void (*__ksm_exit)(struct mm_struct *mm);
 	void *rmap_walk_ksm;
 	void *folio_migrate_ksm;
 	void *ksm_might_need_to_copy;
@@ -60,6 +61,9 @@ struct ksmod_symbols {
 	void *do_wp_page;
 
 	/* called by the engine */
+	int (*do_madvise)(struct mm_struct *mm, unsigned long start,
+			  size_t len_in, int behavior);
+	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
 	bool (*page_vma_mapped_walk)(struct page_vma_mapped_walk *pvmw);
 	pmd_t *(*mm_find_pmd)(struct mm_struct *mm, unsigned long address);
 	pte_t (*ptep_clear_flush)(struct vm_area_struct *vma,

@@ -28,6 +28,26 @@
 #define ksmod_fregs_arg(fregs, n) regs_get_kernel_argument(&(fregs)->regs, n)
 #endif
 
+/*
+ * ksmod_vm_flags_clear() - clear flags of a VMA, mmap lock held for writing
+ */
+static inline void ksmod_vm_flags_clear(struct vm_area_struct *vma,
+					unsigned long flags)
+{
+#ifdef KSMOD_HAVE_VM_FLAGS_CLEAR
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
+/* VMAs the kernel's KSM leaves alone; VM_DROPPABLE exists since 6.11. */
+#ifdef VM_DROPPABLE
+#define KSMOD_VM_DROPPABLE	VM_DROPPABLE
+#else
+#define KSMOD_VM_DROPPABLE	VM_NONE
+#endif
+
 /**
  * struct ksmod_compat_symbols - unexported functions whose name or prototype
  * differs between the target kernels; resolved with the others (symbols.c),

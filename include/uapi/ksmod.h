@@ -20,7 +20,7 @@
 
 /* Incompatible changes bump the major, additions bump the minor. */
 #define KSMOD_ABI_MAJOR		1
-#define KSMOD_ABI_MINOR		0
+#define KSMOD_ABI_MINOR		1
 
 /**
  * struct ksmod_version - answer of KSMOD_IOC_GET_VERSION
@@ -37,5 +37,63 @@ struct ksmod_version {
 };
 
 #define KSMOD_IOC_GET_VERSION	_IOR(KSMOD_IOC_MAGIC, 0x00, struct ksmod_version)
+
+/**
+ * struct ksmod_range_req - argument of KSMOD_IOC_REGISTER and _UNREGISTER
+ * @pid:	the process, 0 for the caller. Another process needs the
+ *		right to ptrace-attach to it (PTRACE_MODE_ATTACH_REALCREDS):
+ *		-EPERM otherwise, -ESRCH when there is no such process.
+ * @flags:	0; anything else is -EINVAL
+ * @start:	first byte, page-aligned (-EINVAL otherwise)
+ * @len:	bytes, rounded up to whole pages; [start, start + len) must
+ *		not wrap (-EINVAL)
+ *
+ * The rules are those of madvise(MADV_MERGEABLE) and MADV_UNMERGEABLE:
+ * VMAs KSM cannot handle (shared, PFN/IO/mixed maps, hugetlb, DAX) are
+ * skipped without error; a hole in the range gives -ENOMEM after every
+ * mapped part has been done. Unregistering gives the process private
+ * copies of the pages ksmod merged in the range.
+ */
+struct ksmod_range_req {
+	__s32 pid;
+	__u32 flags;
+	__u64 start;
+	__u64 len;
+};
+
+#define KSMOD_IOC_REGISTER	_IOW(KSMOD_IOC_MAGIC, 0x01, struct ksmod_range_req)
+#define KSMOD_IOC_UNREGISTER	_IOW(KSMOD_IOC_MAGIC, 0x02, struct ksmod_range_req)
+
+/* One registered range, [start, end). */
+struct ksmod_range {
+	__u64 start;
+	__u64 end;
+};
+
+/* Who merges a process's mergeable memory (struct ksmod_query.owner). */
+#define KSMOD_OWNER_NONE	0	/* nobody: no mergeable range */
+#define KSMOD_OWNER_KSMOD	1	/* ksmod */
+#define KSMOD_OWNER_KERNEL	2	/* the kernel's KSM, since before load */
+
+/**
+ * struct ksmod_query - argument of KSMOD_IOC_QUERY: a process's ranges
+ * @pid:	the process, 0 for the caller; another process needs the right
+ *		to ptrace-read it (PTRACE_MODE_READ_REALCREDS)
+ * @flags:	0
+ * @nr:		in: room in @ranges; out: how many ranges the process has,
+ *		which may be more than were written
+ * @owner:	out: KSMOD_OWNER_*
+ * @ranges:	in: address of an array of @nr struct ksmod_range, filled in
+ *		address order, adjacent VMAs joined
+ */
+struct ksmod_query {
+	__s32 pid;
+	__u32 flags;
+	__u32 nr;
+	__u32 owner;
+	__u64 ranges;
+};
+
+#define KSMOD_IOC_QUERY		_IOWR(KSMOD_IOC_MAGIC, 0x03, struct ksmod_query)
 
 #endif /* _UAPI_KSMOD_H */

@@ -17,7 +17,7 @@ t_ok "ksmctl loads ksmod with parameters" \
 t_is "the parameters took effect" "$(cat /sys/module/ksmod/ksm/pages_to_scan)" 33
 release=$(modinfo -F version /lib/ksmod/ksmod.ko)
 t_match "version names the release and ABI" "$(ksmctl version)" \
-	"^ksmod $release, ABI 1\\.0 "
+	"^ksmod $release, ABI 1\\.1 "
 t_match "status shows the tunables" "$(ksmctl status)" \
 	'^run +1
 pages_to_scan +33

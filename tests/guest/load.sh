@@ -19,6 +19,8 @@ t_is "sleep_millisecs defaults to 20" "$(cat $K/sleep_millisecs)" 20
 t_ok "the scanner thread runs" pidof ksmod
 t_match "every hook is installed" "$(cat /sys/kernel/debug/ksmod/hooks)" \
 	'^do_wp_page installed [0-9]+
+__ksm_exit installed [0-9]+
+__ksm_enter installed [0-9]+
 ksm_madvise installed [0-9]+$'
 
 dmesg_mark unload
