@@ -298,6 +298,36 @@ int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
 	return err;
 }
 
+/*
+ * Count @mm's mergeable ranges, adjacent VMAs joined, and store the first
+ * @room of them in @r. The mmap lock is held.
+ */
+static u32 ksmod_collect_ranges(struct mm_struct *mm, struct ksmod_range *r,
+				u32 room)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	unsigned long end = 0;
+	u32 n = 0;
+
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_MERGEABLE))
+			continue;
+		if (n && vma->vm_start == end) {
+			if (n <= room)
+				r[n - 1].end = vma->vm_end;
+		} else {
+			if (n < room) {
+				r[n].start = vma->vm_start;
+				r[n].end = vma->vm_end;
+			}
+			n++;
+		}
+		end = vma->vm_end;
+	}
+	return n;
+}
+
 /**
  * ksmod_query_ranges() - fill in a struct ksmod_query
  * @q:	the request, already copied in; ranges are copied out here
@@ -306,9 +336,8 @@ int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
  */
 int ksmod_query_ranges(struct ksmod_query *q)
 {
-	u32 room = min_t(u32, q->nr, KSMOD_QUERY_MAX), n = 0;
+	u32 room = min_t(u32, q->nr, KSMOD_QUERY_MAX), n;
 	struct ksmod_range *r = NULL;
-	struct vm_area_struct *vma;
 	struct mm_struct *mm;
 	int err = 0;
 
@@ -332,26 +361,7 @@ int ksmod_query_ranges(struct ksmod_query *q)
 		q->owner = KSMOD_OWNER_KERNEL;
 	else
 		q->owner = KSMOD_OWNER_NONE;
-	{
-		VMA_ITERATOR(vmi, mm, 0);
-		u64 end = 0;
-
-		for_each_vma(vmi, vma) {
-			if (!(vma->vm_flags & VM_MERGEABLE))
-				continue;
-			if (n && vma->vm_start == end) {	/* join */
-				if (n <= room)
-					r[n - 1].end = vma->vm_end;
-			} else {
-				if (n < room) {
-					r[n].start = vma->vm_start;
-					r[n].end = vma->vm_end;
-				}
-				n++;
-			}
-			end = vma->vm_end;
-		}
-	}
+	n = ksmod_collect_ranges(mm, r, room);
 	mmap_read_unlock(mm);
 
 	/* copy after unlocking: the copy may fault in the caller's mm */
@@ -368,8 +378,8 @@ out:
 /* Give @mm back to the kernel's KSM: clear what ksmod set. */
 static void ksmod_release_mm(struct mm_struct *mm)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
 
 	mmap_assert_write_locked(mm);
 	for_each_vma(vmi, vma)
