@@ -35,6 +35,8 @@
 #include "ibt.h"
 #include "mm_hooks.h"
 #include "registry.h"
+#include "rmap.h"
+#include "stable_tree.h"
 #include "scan.h"
 #include "symbols.h"
 #include "sysfs.h"
@@ -49,9 +51,15 @@ static int __init ksmod_init(void)
 	err = ksmod_ibt_check();
 	if (err)
 		return err;
-	err = ksmod_registry_init();
+	err = ksmod_rmap_init();
 	if (err)
 		return err;
+	err = ksmod_stable_init();
+	if (err)
+		goto err_rmap;
+	err = ksmod_registry_init();
+	if (err)
+		goto err_stable;
 	err = ksmod_scan_init();
 	if (err)
 		goto err_registry;
@@ -78,19 +86,26 @@ err_scan:
 	ksmod_scan_exit();
 err_registry:
 	ksmod_registry_exit();
+err_stable:
+	ksmod_stable_exit();
+err_rmap:
+	ksmod_rmap_exit();
 	return err;
 }
 
 static void __exit ksmod_exit(void)
 {
 	ksmod_debugfs_exit();
-	/* while the hooks still route exits and forks to ksmod */
-	ksmod_registry_release();
-	ksmod_mm_hooks_exit();
-	ksmod_chardev_exit();
 	ksmod_sysfs_exit();
 	ksmod_scan_exit();
+	/* unmerge while the hooks still route exits and forks to ksmod */
+	ksmod_registry_release();
+	ksmod_stable_free_all();
+	ksmod_mm_hooks_exit();
+	ksmod_chardev_exit();
 	ksmod_registry_exit();
+	ksmod_stable_exit();
+	ksmod_rmap_exit();
 	pr_info("unloaded\n");
 }
 

@@ -8,7 +8,11 @@
  *  - __ksm_enter, __ksm_exit: fork and exit reach them only for mms with
  *    MMF_VM_MERGEABLE, that is, processes that asked for KSM;
  *  - do_wp_page: only write faults on present, write-protected ptes (COW),
- *    which is where a merged page is broken on write.
+ *    which is where a merged page is broken on write;
+ *  - rmap_walk_ksm, folio_migrate_ksm, collect_procs_ksm: core mm reads a
+ *    KSM page's stable node only there; the hooks take the pages whose
+ *    node is ksmod's (decided in the ftrace callback, so the kernel's own
+ *    KSM pages go straight on to the kernel's function).
  * The hooked functions' prototypes are those of both target kernels.
  */
 #include "ksmod.h"
@@ -20,6 +24,8 @@
 #include "hooks.h"
 #include "mm_hooks.h"
 #include "registry.h"
+#include "rmap.h"
+#include "stable_tree.h"
 #include "symbols.h"
 
 static unsigned int test_hook_delay_ms;
@@ -69,8 +75,77 @@ static void ksmod___ksm_exit(struct mm_struct *mm)
 	ksmod_hook_exit();
 }
 
+/* Is argument @n of the hooked function a folio ksmod made KSM? */
+static bool ksmod_arg_is_ours(struct pt_regs *regs, unsigned int n)
+{
+	struct folio *folio = (struct folio *)regs_get_kernel_argument(regs, n);
+
+	return folio && ksmod_stable_owns(folio);
+}
+
+/* rmap_walk_ksm(folio, rwc): reclaim, migration, page_idle, DAMON... */
+static bool ksmod_want_rmap_walk(struct pt_regs *regs)
+{
+	return ksmod_arg_is_ours(regs, 0);
+}
+
+static void ksmod_rmap_walk_ksm(struct folio *folio,
+				struct rmap_walk_control *rwc)
+{
+	ksmod_rmap_walk(folio, rwc);
+	ksmod_hook_exit();
+}
+
+/* folio_migrate_ksm(newfolio, folio): the KSM page moved */
+static bool ksmod_want_migrate(struct pt_regs *regs)
+{
+	return ksmod_arg_is_ours(regs, 1);
+}
+
+static void ksmod_folio_migrate_ksm(struct folio *newfolio,
+				    struct folio *folio)
+{
+	ksmod_stable_migrate(newfolio, folio);
+	ksmod_hook_exit();
+}
+
+/*
+ * collect_procs_ksm(folio, ...) (6.12): memory failure asks whom to
+ * signal early. For ksmod's pages nobody is: the page's ptes are unmapped
+ * through the rmap walk, and a process touching one gets SIGBUS then.
+ */
+static bool ksmod_want_collect_procs(struct pt_regs *regs)
+{
+	return ksmod_arg_is_ours(regs, 0);
+}
+
+static void ksmod_collect_procs_ksm(void)
+{
+	ksmod_hook_exit();
+}
+
 /* Installed in this order, removed in reverse. */
 static struct ksmod_hook ksmod_mm_hooks[] = {
+	{
+		.name = "rmap_walk_ksm",
+		.target = &ksym.rmap_walk_ksm,
+		.replace = ksmod_rmap_walk_ksm,
+		.want = ksmod_want_rmap_walk,
+	},
+	{
+		.name = "folio_migrate_ksm",
+		.target = &ksym.folio_migrate_ksm,
+		.replace = ksmod_folio_migrate_ksm,
+		.want = ksmod_want_migrate,
+	},
+	{
+		/* 6.1 has no such function: it never reads the node there */
+		.name = "collect_procs_ksm",
+		.target = &ksym.compat.collect_procs_ksm,
+		.replace = ksmod_collect_procs_ksm,
+		.want = ksmod_want_collect_procs,
+		.optional = true,
+	},
 	{
 		.name = "do_wp_page",
 		.target = &ksym.do_wp_page,

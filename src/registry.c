@@ -38,24 +38,18 @@
 #include <linux/spinlock.h>
 
 #include "uapi/ksmod.h"
+#include "merge.h"
 #include "registry.h"
+#include "rmap.h"
+#include "stable_tree.h"
 #include "symbols.h"
 
-/**
- * struct ksmod_mm_slot - a process whose memory ksmod merges
- * @hash:	in ksmod_mm_hash, keyed by @mm
- * @list:	in ksmod_mm_list, in scan order
- * @mm:		the process's mm, pinned with mmgrab()
- */
-struct ksmod_mm_slot {
-	struct hlist_node hash;
-	struct list_head list;
-	struct mm_struct *mm;
-};
-
-static DEFINE_SPINLOCK(ksmod_mm_lock);
+DEFINE_SPINLOCK(ksmod_mm_lock);
 static DEFINE_HASHTABLE(ksmod_mm_hash, 10);
-static LIST_HEAD(ksmod_mm_list);
+LIST_HEAD(ksmod_mm_list);
+
+/* the slot the scanner is in, which only the scanner may free */
+struct ksmod_mm_slot *ksmod_scan_slot;
 static struct kmem_cache *ksmod_mm_slot_cache;
 
 /* live slots, for the leak tests */
@@ -128,8 +122,30 @@ static int ksmod_enter(struct mm_struct *mm)
 	return 0;
 }
 
-static void ksmod_mm_slot_free(struct ksmod_mm_slot *slot)
+/* Take @slot out of the hash and the list; ksmod_mm_lock held. */
+void ksmod_mm_slot_unlink(struct ksmod_mm_slot *slot)
 {
+	lockdep_assert_held(&ksmod_mm_lock);
+	hash_del(&slot->hash);
+	list_del(&slot->list);
+}
+
+/* Free every rmap item of @slot, taking them out of the trees. */
+void ksmod_mm_slot_free_items(struct ksmod_mm_slot *slot)
+{
+	while (slot->rmap_list) {
+		struct ksmod_rmap_item *item = slot->rmap_list;
+
+		slot->rmap_list = item->rmap_list;
+		ksmod_rmap_item_free(item);
+		cond_resched();
+	}
+}
+
+/* Free an unlinked slot that has no rmap items. */
+void ksmod_mm_slot_free(struct ksmod_mm_slot *slot)
+{
+	WARN_ON_ONCE(slot->rmap_list);
 	mmdrop(slot->mm);
 	kmem_cache_free(ksmod_mm_slot_cache, slot);
 	atomic_long_dec(&ksmod_nr_mm_slots);
@@ -176,7 +192,13 @@ int ksmod_madvise(struct vm_area_struct *vma, unsigned long start,
 		*vm_flags |= VM_MERGEABLE;
 		return 0;
 	case MADV_UNMERGEABLE:
-		/* nothing is merged yet: unmerging arrives with merging */
+		if (!(*vm_flags & VM_MERGEABLE))
+			return 0;
+		if (vma->anon_vma) {
+			err = ksmod_unmerge_range(vma, start, end);
+			if (err)
+				return err;
+		}
 		*vm_flags &= ~VM_MERGEABLE;
 		return 0;
 	}
@@ -216,20 +238,52 @@ bool ksmod_fork_child(struct mm_struct *mm, int *ret)
 bool ksmod_mm_exit(struct mm_struct *mm)
 {
 	struct ksmod_mm_slot *slot;
+	bool easy = false;
 
 	spin_lock(&ksmod_mm_lock);
 	slot = ksmod_mm_slot_lookup(mm);
-	if (slot) {
-		hash_del(&slot->hash);
-		list_del(&slot->list);
+	if (slot && !slot->rmap_list && slot != ksmod_scan_slot) {
+		ksmod_mm_slot_unlink(slot);
+		easy = true;
 	}
 	spin_unlock(&ksmod_mm_lock);
 	if (!slot)
 		return false;
 
-	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
-	ksmod_mm_slot_free(slot);
+	if (easy) {
+		clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+		ksmod_mm_slot_free(slot);
+	} else {
+		/*
+		 * The scanner frees it when it sees mm_users at 0; let a merge
+		 * in progress on this mm finish before page tables go.
+		 */
+		mmap_write_lock(mm);
+		mmap_write_unlock(mm);
+	}
 	return true;
+}
+
+/**
+ * ksmod_unmerge_mm() - private copies of every ksmod KSM page in @mm
+ * @mm:	the mm, its mmap lock held
+ *
+ * Return: 0 or the first error (-ENOMEM, -ERESTARTSYS).
+ */
+int ksmod_unmerge_mm(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+	int err;
+
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+			continue;
+		err = ksmod_unmerge_range(vma, vma->vm_start, vma->vm_end);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /*
@@ -391,14 +445,16 @@ static void ksmod_release_mm(struct mm_struct *mm)
 /**
  * ksmod_registry_release() - at unload, give every process back
  *
- * Runs while the hooks are still installed, so that exits and forks keep
- * coming to ksmod; from the first line on, processes ksmod does not own
- * go to the kernel's KSM.
+ * Runs with the scanner stopped and the hooks still installed, so that
+ * exits and forks keep coming to ksmod; from the first line on, processes
+ * ksmod does not own go to the kernel's KSM. Each process gets private
+ * copies of its merged pages first.
  */
 void ksmod_registry_release(void)
 {
 	struct ksmod_mm_slot *slot;
 	struct mm_struct *mm;
+	bool alive;
 
 	WRITE_ONCE(ksmod_leaving, true);
 	for (;;) {
@@ -413,25 +469,26 @@ void ksmod_registry_release(void)
 		mmgrab(mm);
 		spin_unlock(&ksmod_mm_lock);
 
-		if (mmget_not_zero(mm)) {
-			/* no madvise and no fork of this mm meanwhile */
+		/* a live mm: no madvise and no fork of it meanwhile */
+		alive = mmget_not_zero(mm);
+		if (alive)
 			mmap_write_lock(mm);
-			spin_lock(&ksmod_mm_lock);
-			slot = ksmod_mm_slot_lookup(mm);
-			if (slot) {
-				hash_del(&slot->hash);
-				list_del(&slot->list);
-			}
-			spin_unlock(&ksmod_mm_lock);
-			if (slot) {
+		spin_lock(&ksmod_mm_lock);
+		slot = ksmod_mm_slot_lookup(mm);
+		if (slot)
+			ksmod_mm_slot_unlink(slot);
+		spin_unlock(&ksmod_mm_lock);
+		if (slot) {
+			if (alive && ksmod_unmerge_mm(mm))
+				pr_warn("could not unmerge every page of a process: its KSM pages stay shared until it writes them\n");
+			ksmod_mm_slot_free_items(slot);
+			if (alive)
 				ksmod_release_mm(mm);
-				ksmod_mm_slot_free(slot);
-			}
+			ksmod_mm_slot_free(slot);
+		}
+		if (alive) {
 			mmap_write_unlock(mm);
 			mmput(mm);
-		} else {
-			/* exiting: ksmod_mm_exit() frees it, let it run */
-			schedule_timeout_uninterruptible(1);
 		}
 		mmdrop(mm);
 	}
@@ -453,4 +510,7 @@ void ksmod_registry_exit(void)
 void ksmod_registry_show(struct seq_file *m)
 {
 	seq_printf(m, "mm_slots %ld\n", atomic_long_read(&ksmod_nr_mm_slots));
+	seq_printf(m, "rmap_items %ld\n", atomic_long_read(&ksmod_nr_rmap_items));
+	seq_printf(m, "stable_nodes %ld\n",
+		   atomic_long_read(&ksmod_nr_stable_nodes));
 }

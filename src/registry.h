@@ -7,8 +7,33 @@
 
 #include <linux/mm_types.h>
 #include <linux/seq_file.h>
+#include <linux/spinlock.h>
 
 struct ksmod_query;
+struct ksmod_rmap_item;
+
+/**
+ * struct ksmod_mm_slot - a process whose memory ksmod merges
+ * @hash:	in ksmod_mm_hash, keyed by @mm
+ * @list:	in ksmod_mm_list, in scan order
+ * @mm:		the process's mm, pinned with mmgrab()
+ * @rmap_list:	its rmap items, by address; the scanner's
+ */
+struct ksmod_mm_slot {
+	struct hlist_node hash;
+	struct list_head list;
+	struct mm_struct *mm;
+	struct ksmod_rmap_item *rmap_list;
+};
+
+extern spinlock_t ksmod_mm_lock;
+extern struct list_head ksmod_mm_list;
+extern struct ksmod_mm_slot *ksmod_scan_slot;
+
+void ksmod_mm_slot_unlink(struct ksmod_mm_slot *slot);
+void ksmod_mm_slot_free(struct ksmod_mm_slot *slot);
+void ksmod_mm_slot_free_items(struct ksmod_mm_slot *slot);
+int ksmod_unmerge_mm(struct mm_struct *mm);
 
 bool ksmod_owns(struct mm_struct *mm);
 bool ksmod_takes(struct mm_struct *mm);

@@ -19,7 +19,13 @@
 #include <linux/sched.h>
 #include <linux/wait.h>
 
+#include "compat.h"
+#include "merge.h"
+#include "registry.h"
+#include "rmap.h"
 #include "scan.h"
+#include "stable_tree.h"
+#include "unstable_tree.h"
 
 /* 0 stop, 1 merge, 2 stop and unmerge everything */
 unsigned int ksmod_run = KSMOD_RUN_STOP;
@@ -44,9 +50,263 @@ static struct task_struct *ksmod_thread;
 /* batches run since load, under ksmod_thread_mutex */
 static unsigned long ksmod_batches;
 
+/* counters of /sys/module/ksmod/ksm, as in /sys/kernel/mm/ksm */
+unsigned long ksmod_pages_scanned;
+unsigned long ksmod_full_scans;
+
+/*
+ * The scan cursor: the slot (ksmod_scan_slot, registry.c), the next
+ * address in it, and where in its rmap list that address goes.
+ */
+static unsigned long ksmod_scan_address;
+static struct ksmod_rmap_item **ksmod_scan_rmap_list;
+
+/*
+ * The rmap item for @addr: the one already at *@list, or a new one linked
+ * there. Items before it are for addresses no longer mergeable: freed.
+ */
+static struct ksmod_rmap_item *ksmod_next_item(struct mm_struct *mm,
+					       struct ksmod_rmap_item **list,
+					       unsigned long addr)
+{
+	struct ksmod_rmap_item *item;
+
+	while ((item = *list)) {
+		if (ksmod_rmap_addr(item) == addr)
+			return item;
+		if (ksmod_rmap_addr(item) > addr)
+			break;
+		*list = item->rmap_list;
+		ksmod_rmap_item_free(item);
+	}
+	item = ksmod_rmap_item_alloc(mm, addr);
+	if (item) {
+		item->rmap_list = *list;
+		*list = item;
+	}
+	return item;
+}
+
+static void ksmod_free_items_from(struct ksmod_rmap_item **list)
+{
+	while (*list) {
+		struct ksmod_rmap_item *item = *list;
+
+		*list = item->rmap_list;
+		ksmod_rmap_item_free(item);
+	}
+}
+
+/* Leave the cursor's slot for the next one; free it if its mm is gone. */
+static void ksmod_scan_next_slot(void)
+{
+	struct ksmod_mm_slot *slot = ksmod_scan_slot, *next;
+	struct mm_struct *mm = slot->mm;
+	bool gone = !atomic_read(&mm->mm_users);
+
+	if (gone)
+		ksmod_free_items_from(&slot->rmap_list);
+	spin_lock(&ksmod_mm_lock);
+	next = list_is_last(&slot->list, &ksmod_mm_list) ? NULL :
+		list_next_entry(slot, list);
+	if (gone)
+		ksmod_mm_slot_unlink(slot);
+	ksmod_scan_slot = next;
+	spin_unlock(&ksmod_mm_lock);
+	if (gone) {
+		clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+		ksmod_mm_slot_free(slot);
+	}
+	if (next) {
+		ksmod_scan_address = 0;
+		ksmod_scan_rmap_list = &next->rmap_list;
+	} else {
+		/* a full pass is done */
+		ksmod_full_scans++;
+		ksmod_unstable_reset();
+	}
+}
+
+/*
+ * The next page to look at, referenced, and its rmap item; NULL at the
+ * end of a pass or when memory is short.
+ */
+static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
+{
+	struct ksmod_mm_slot *slot;
+	struct vm_area_struct *vma;
+	struct mm_struct *mm;
+
+	if (!ksmod_scan_slot) {
+		spin_lock(&ksmod_mm_lock);
+		ksmod_scan_slot = list_first_entry_or_null(&ksmod_mm_list,
+							   struct ksmod_mm_slot,
+							   list);
+		spin_unlock(&ksmod_mm_lock);
+		if (!ksmod_scan_slot)
+			return NULL;
+		ksmod_scan_address = 0;
+		ksmod_scan_rmap_list = &ksmod_scan_slot->rmap_list;
+	}
+
+	while ((slot = ksmod_scan_slot)) {
+		VMA_ITERATOR(vmi, slot->mm, ksmod_scan_address);
+
+		mm = slot->mm;
+		mmap_read_lock(mm);
+		if (!atomic_read(&mm->mm_users))
+			goto next_slot;
+		for_each_vma(vmi, vma) {
+			unsigned long addr = max(ksmod_scan_address,
+						 vma->vm_start);
+
+			if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+				continue;
+			for (; addr < vma->vm_end; addr += PAGE_SIZE) {
+				struct ksmod_rmap_item *item;
+				struct page *p;
+
+				if (!atomic_read(&mm->mm_users))
+					goto next_slot;
+				p = ksmod_get_anon_page(vma, addr);
+				if (!p) {
+					cond_resched();
+					continue;
+				}
+				item = ksmod_next_item(mm, ksmod_scan_rmap_list,
+						       addr);
+				if (item) {
+					ksmod_scan_rmap_list = &item->rmap_list;
+					ksmod_scan_address = addr + PAGE_SIZE;
+					*page = p;
+				} else {
+					put_page(p);
+				}
+				mmap_read_unlock(mm);
+				return item;
+			}
+		}
+next_slot:
+		/* what is left in the list has no mergeable page any more */
+		ksmod_free_items_from(atomic_read(&mm->mm_users) ?
+				      ksmod_scan_rmap_list : &slot->rmap_list);
+		mmap_read_unlock(mm);
+		ksmod_scan_next_slot();
+		if (!ksmod_scan_slot)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Merge @page, if it can be, and keep @item in the right tree. */
+static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
+{
+	struct ksmod_stable_node *n = ksmod_folio_node(page_folio(page));
+	struct ksmod_rmap_item *tree_item;
+	struct page *kpage, *tree_page;
+	u32 checksum;
+
+	/* already on this page's node: nothing to do */
+	if (n && (item->address & KSMOD_STABLE_FLAG) && item->head == n)
+		return;
+	ksmod_rmap_item_unlink(item);
+
+	kpage = ksmod_stable_search(page);
+	if (kpage) {
+		if (!ksmod_merge_with_ksm_page(item, page, kpage)) {
+			lock_page(kpage);
+			n = ksmod_folio_node(page_folio(kpage));
+			if (n) {
+				ksmod_stable_append(item, n);
+			} else {
+				/* the node went away meanwhile: undo */
+				unlock_page(kpage);
+				ksmod_break_cow(item);
+				put_page(kpage);
+				return;
+			}
+			unlock_page(kpage);
+		}
+		put_page(kpage);
+		return;
+	}
+
+	/* only pages that did not change since the last visit go further */
+	checksum = ksmod_checksum(page);
+	if (item->oldchecksum != checksum) {
+		item->oldchecksum = checksum;
+		return;
+	}
+
+	tree_item = ksmod_unstable_search_insert(item, page, &tree_page);
+	if (!tree_item)
+		return;
+	ksmod_unstable_remove_item(tree_item);
+	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
+	put_page(tree_page);
+	if (!kpage)
+		return;
+	lock_page(kpage);
+	n = ksmod_stable_insert(kpage);
+	if (n) {
+		ksmod_stable_append(tree_item, n);
+		ksmod_stable_append(item, n);
+	}
+	unlock_page(kpage);
+	if (!n) {
+		ksmod_break_cow(tree_item);
+		ksmod_break_cow(item);
+	}
+}
+
 static void ksmod_do_scan(unsigned int nr_pages)
 {
+	struct ksmod_rmap_item *item;
+	struct page *page;
+
 	ksmod_batches++;
+	while (nr_pages--) {
+		cond_resched();
+		item = ksmod_scan_next(&page);
+		if (!item)
+			return;
+		ksmod_cmp_and_merge(page, item);
+		put_page(page);
+		ksmod_pages_scanned++;
+	}
+}
+
+/*
+ * run=2: private copies everywhere, every rmap item freed; the processes
+ * stay registered. Thread mutex held.
+ */
+static int ksmod_unmerge_all(void)
+{
+	struct ksmod_mm_slot *slot;
+	int err = 0;
+
+	spin_lock(&ksmod_mm_lock);
+	ksmod_scan_slot = list_first_entry_or_null(&ksmod_mm_list,
+						   struct ksmod_mm_slot, list);
+	spin_unlock(&ksmod_mm_lock);
+
+	while ((slot = ksmod_scan_slot)) {
+		struct mm_struct *mm = slot->mm;
+
+		mmap_read_lock(mm);
+		if (atomic_read(&mm->mm_users))
+			err = ksmod_unmerge_mm(mm);
+		if (!err)
+			ksmod_free_items_from(&slot->rmap_list);
+		mmap_read_unlock(mm);
+		if (err)
+			break;
+		ksmod_scan_next_slot();
+	}
+	spin_lock(&ksmod_mm_lock);
+	ksmod_scan_slot = NULL;
+	spin_unlock(&ksmod_mm_lock);
+	return err;
 }
 
 static bool ksmod_should_run(void)
@@ -98,7 +358,11 @@ int ksmod_set_run(unsigned int run)
 	mutex_lock(&ksmod_thread_mutex);
 	if (ksmod_run != run) {
 		WRITE_ONCE(ksmod_run, run);
-		/* unmerging arrives with the merge engine: nothing is merged yet */
+		if (run == KSMOD_RUN_UNMERGE) {
+			err = ksmod_unmerge_all();
+			if (err)
+				WRITE_ONCE(ksmod_run, KSMOD_RUN_STOP);
+		}
 	}
 	mutex_unlock(&ksmod_thread_mutex);
 
@@ -139,6 +403,7 @@ int ksmod_scan_init(void)
 void ksmod_scan_exit(void)
 {
 	kthread_stop(ksmod_thread);
+	ksmod_scan_slot = NULL;
 }
 
 /* debugfs "scan" */
@@ -146,5 +411,6 @@ void ksmod_scan_show(struct seq_file *m)
 {
 	mutex_lock(&ksmod_thread_mutex);
 	seq_printf(m, "batches %lu\n", ksmod_batches);
+	seq_printf(m, "seqnr %lu\n", ksmod_scan_seqnr);
 	mutex_unlock(&ksmod_thread_mutex);
 }

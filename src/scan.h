@@ -15,6 +15,8 @@
 extern unsigned int ksmod_run;
 extern unsigned int ksmod_pages_to_scan;
 extern unsigned int ksmod_sleep_millisecs;
+extern unsigned long ksmod_pages_scanned;
+extern unsigned long ksmod_full_scans;
 
 int ksmod_set_run(unsigned int run);
 int ksmod_set_pages_to_scan(unsigned int nr);

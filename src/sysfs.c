@@ -13,7 +13,10 @@
 #include <linux/module.h>
 #include <linux/sysfs.h>
 
+#include "rmap.h"
 #include "scan.h"
+#include "stable_tree.h"
+#include "unstable_tree.h"
 #include "sysfs.h"
 
 static struct kobject *ksmod_ksm_kobj;
@@ -66,10 +69,68 @@ static KSMOD_UINT_ATTR(pages_to_scan, ksmod_pages_to_scan,
 static KSMOD_UINT_ATTR(sleep_millisecs, ksmod_sleep_millisecs,
 		       ksmod_set_sleep_millisecs);
 
+/**
+ * struct ksmod_counter_attr - a read-only counter
+ * @kattr:	the sysfs attribute
+ * @read:	its value now
+ */
+struct ksmod_counter_attr {
+	struct kobj_attribute kattr;
+	unsigned long (*read)(void);
+};
+
+static ssize_t counter_show(struct kobject *kobj,
+			    struct kobj_attribute *kattr, char *buf)
+{
+	struct ksmod_counter_attr *a =
+		container_of(kattr, struct ksmod_counter_attr, kattr);
+
+	return sysfs_emit(buf, "%lu\n", a->read());
+}
+
+#define KSMOD_COUNTER_ATTR(_name)					\
+	static unsigned long _name##_read(void)				\
+	{								\
+		return READ_ONCE(ksmod_##_name);			\
+	}								\
+	static struct ksmod_counter_attr _name##_attr = {		\
+		.kattr = __ATTR(_name, 0444, counter_show, NULL),	\
+		.read = _name##_read,					\
+	}
+
+KSMOD_COUNTER_ATTR(pages_shared);
+KSMOD_COUNTER_ATTR(pages_sharing);
+KSMOD_COUNTER_ATTR(pages_unshared);
+KSMOD_COUNTER_ATTR(pages_scanned);
+KSMOD_COUNTER_ATTR(full_scans);
+
+/* rmap items in no tree: pages changing too fast to merge */
+static unsigned long pages_volatile_read(void)
+{
+	long volatile_pages = atomic_long_read(&ksmod_nr_rmap_items) -
+			      READ_ONCE(ksmod_pages_shared) -
+			      READ_ONCE(ksmod_pages_sharing) -
+			      READ_ONCE(ksmod_pages_unshared);
+
+	/* the counters are read one by one: clamp a transient negative */
+	return max(volatile_pages, 0L);
+}
+
+static struct ksmod_counter_attr pages_volatile_attr = {
+	.kattr = __ATTR(pages_volatile, 0444, counter_show, NULL),
+	.read = pages_volatile_read,
+};
+
 static struct attribute *ksmod_ksm_attrs[] = {
 	&run_attr.kattr.attr,
 	&pages_to_scan_attr.kattr.attr,
 	&sleep_millisecs_attr.kattr.attr,
+	&pages_shared_attr.kattr.attr,
+	&pages_sharing_attr.kattr.attr,
+	&pages_unshared_attr.kattr.attr,
+	&pages_volatile_attr.kattr.attr,
+	&pages_scanned_attr.kattr.attr,
+	&full_scans_attr.kattr.attr,
 	NULL,
 };
 

@@ -16,6 +16,7 @@
 #include <linux/huge_mm.h>
 #include <linux/pagewalk.h>
 #include <linux/ftrace.h>
+#include <linux/mmu_notifier.h>
 
 /*
  * ksmod_fregs_arg() - argument @n of a hooked function, seen from an
@@ -74,6 +75,8 @@ struct ksmod_compat_symbols {
 					  struct vm_area_struct *vma,
 					  unsigned long addr,
 					  folio_walk_flags_t flags);
+	/* called by the inline folio_walk_end() */
+	void (*vma_pgtable_walk_end)(struct vm_area_struct *vma);
 #else
 	struct page *(*follow_page)(struct vm_area_struct *vma,
 				    unsigned long address,
@@ -94,6 +97,48 @@ struct ksmod_compat_symbols {
 #endif
 	/* memory failure reads a KSM folio's stable node here (6.7+) */
 	void *collect_procs_ksm;
+	int (*__mmu_notifier_invalidate_range_start)(
+		struct mmu_notifier_range *range);
+#ifdef KSMOD_HAVE_MMU_NOTIFIER_END_ONE_ARG
+	void (*__mmu_notifier_invalidate_range_end)(
+		struct mmu_notifier_range *range);
+#else
+	void (*__mmu_notifier_invalidate_range_end)(
+		struct mmu_notifier_range *range, bool only_end);
+#endif
 };
+
+/*
+ * src/compat/mm.c: the mm operations of the merge engine, one way on
+ * every target kernel. The mmap lock of the VMA's mm is held.
+ */
+struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
+				 unsigned long addr);
+pte_t *ksmod_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+				 unsigned long addr, spinlock_t **ptlp);
+void ksmod_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			 unsigned long addr);
+void ksmod_remove_rmap(struct page *page, struct vm_area_struct *vma);
+int ksmod_try_share_anon_rmap(struct page *page);
+int ksmod_split_folio(struct folio *folio);
+void ksmod_mn_start(struct mmu_notifier_range *range, struct mm_struct *mm,
+		    unsigned long start, unsigned long end);
+void ksmod_mn_end(struct mmu_notifier_range *range);
+
+/* a pmd read without its lock, as a whole */
+static inline pmd_t ksmod_pmdp_get_lockless(pmd_t *pmdp)
+{
+#ifdef KSMOD_HAVE_PMDP_GET_LOCKLESS
+	return pmdp_get_lockless(pmdp);
+#else
+	return READ_ONCE(*pmdp);
+#endif
+}
+
+/* mapcount of an order-0 folio: folio_mapcount() is out of line on 6.1 */
+static inline int ksmod_small_folio_mapcount(struct folio *folio)
+{
+	return atomic_read(&folio->page._mapcount) + 1;
+}
 
 #endif /* _KSMOD_COMPAT_H */

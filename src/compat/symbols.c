@@ -8,6 +8,7 @@
 #include "ksmod.h"
 
 #include <linux/ksm.h>
+#include <linux/mmu_notifier.h>
 
 #include "symbols.h"
 
@@ -23,6 +24,7 @@ struct ksym ksmod_compat_symtab[] = {
 #endif
 #ifdef KSMOD_HAVE_FOLIO_WALK
 	KSYM_COMPAT(folio_walk_start, KSYM_REQUIRED | KSYM_CALLED),
+	KSYM_COMPAT(vma_pgtable_walk_end, KSYM_REQUIRED | KSYM_CALLED),
 #else
 	KSYM_COMPAT(follow_page, KSYM_REQUIRED | KSYM_CALLED),
 #endif
@@ -39,6 +41,10 @@ struct ksym ksmod_compat_symtab[] = {
 	KSYM_ENTRY_RAW(collect_procs_ksm, ksym.compat.collect_procs_ksm,
 		       KSYM_REQUIRED | KSYM_HOOKED),
 #endif
+	KSYM_COMPAT(__mmu_notifier_invalidate_range_start,
+		    KSYM_REQUIRED | KSYM_CALLED),
+	KSYM_COMPAT(__mmu_notifier_invalidate_range_end,
+		    KSYM_REQUIRED | KSYM_CALLED),
 };
 
 const unsigned int ksmod_nr_compat_symbols = ARRAY_SIZE(ksmod_compat_symtab);

@@ -26,7 +26,8 @@
 #   t_errno DESC ERR CMD... CMD must fail printing ERR's message: ERR is a
 #                           name (EINVAL) or the text ("Invalid argument")
 #   t_is DESC GOT WANT      strings must be equal
-#   t_match DESC GOT ERE    GOT must match the extended regex ERE
+#   t_match DESC GOT ERE    a line of GOT must match the extended regex ERE
+#                           (grep -E: a multi-line ERE is several patterns)
 #   t_dmesg DESC ERE        the kernel log since the mark must match ERE
 #   t_no_dmesg DESC ERE     ... must not match ERE
 #   t_done                  print the plan if not yet printed; exit 0 if

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * compat/mm.c - mm operations that 6.1 and 6.12 spell differently.
+ *
+ * Everything here acts on order-0 anonymous pages mapped by one pte, the
+ * only pages the merge engine touches, and runs with the mmap lock of the
+ * VMA's mm held.
+ */
+#include "ksmod.h"
+
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/pagewalk.h>
+#include <linux/rmap.h>
+
+#include "symbols.h"
+
+/**
+ * ksmod_get_anon_page() - the anonymous page mapped at @addr, referenced
+ * @vma:	the VMA
+ * @addr:	the address
+ *
+ * Return: the page with a reference taken, or NULL when nothing, or no
+ * anonymous page (zone device memory included), is mapped there.
+ */
+struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+#ifdef KSMOD_HAVE_FOLIO_WALK
+	struct page *page = NULL;
+	struct folio_walk fw;
+	struct folio *folio;
+
+	folio = ksym.compat.folio_walk_start(&fw, vma, addr, 0);
+	if (folio) {
+		if (!folio_is_zone_device(folio) && folio_test_anon(folio)) {
+			folio_get(folio);
+			page = fw.page;
+		}
+		/* folio_walk_end(), whose last call is not exported */
+		spin_unlock(fw.ptl);
+		if (fw.level == FW_LEVEL_PTE)
+			pte_unmap(fw.ptep);
+		ksym.compat.vma_pgtable_walk_end(vma);
+	}
+	return page;
+#else
+	struct page *page = ksym.compat.follow_page(vma, addr, FOLL_GET);
+
+	if (IS_ERR_OR_NULL(page))
+		return NULL;
+	if (is_zone_device_page(page) || !PageAnon(page)) {
+		put_page(page);
+		return NULL;
+	}
+	return page;
+#endif
+}
+
+/* pte_offset_map_lock(); NULL when the page table went away (6.12) */
+pte_t *ksmod_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
+				 unsigned long addr, spinlock_t **ptlp)
+{
+#ifdef KSMOD_HAVE_PTE_OFFSET_MAP_LOCK_FN
+	return ksym.compat.__pte_offset_map_lock(mm, pmd, addr, ptlp);
+#else
+	return pte_offset_map_lock(mm, pmd, addr, ptlp);
+#endif
+}
+
+/* Account one more pte mapping @page (a KSM page) in @vma at @addr. */
+void ksmod_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
+			 unsigned long addr)
+{
+#ifdef KSMOD_HAVE_FOLIO_RMAP_PTES
+	ksym.compat.folio_add_anon_rmap_ptes(page_folio(page), page, 1, vma,
+					     addr, RMAP_NONE);
+#else
+	ksym.compat.page_add_anon_rmap(page, vma, addr, RMAP_NONE);
+#endif
+}
+
+/* Account one pte less mapping @page in @vma. */
+void ksmod_remove_rmap(struct page *page, struct vm_area_struct *vma)
+{
+#ifdef KSMOD_HAVE_FOLIO_RMAP_PTES
+	ksym.compat.folio_remove_rmap_ptes(page_folio(page), page, 1, vma);
+#else
+	ksym.compat.page_remove_rmap(page, vma, false);
+#endif
+}
+
+/*
+ * Clear AnonExclusive of @page, whose pte was just cleared and flushed:
+ * -EBUSY if it may be pinned (GUP), then it stays exclusive.
+ */
+int ksmod_try_share_anon_rmap(struct page *page)
+{
+#ifdef KSMOD_HAVE_FOLIO_RMAP_PTES
+	return folio_try_share_anon_rmap_pte(page_folio(page), page);
+#else
+	return page_try_share_anon_rmap(page);
+#endif
+}
+
+/* Split a large folio into order-0 ones; it is locked and referenced. */
+int ksmod_split_folio(struct folio *folio)
+{
+#ifdef KSMOD_HAVE_SPLIT_TO_ORDER
+	return ksym.compat.split_huge_page_to_list_to_order(&folio->page,
+							    NULL, 0);
+#else
+	return ksym.compat.split_huge_page_to_list(&folio->page, NULL);
+#endif
+}
+
+/*
+ * Tell secondary MMUs (KVM, devices) that [start, end) of @mm changes, as
+ * mmu_notifier_invalidate_range_start()/_end() do inline.
+ */
+void ksmod_mn_start(struct mmu_notifier_range *range, struct mm_struct *mm,
+		    unsigned long start, unsigned long end)
+{
+#ifdef KSMOD_HAVE_MMU_NOTIFIER_RANGE_INIT_MM
+	mmu_notifier_range_init(range, MMU_NOTIFY_CLEAR, 0, mm, start, end);
+#else
+	mmu_notifier_range_init(range, MMU_NOTIFY_CLEAR, 0, NULL, mm, start,
+				end);
+#endif
+	might_sleep();
+	if (mm_has_notifiers(mm)) {
+		range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+		ksym.compat.__mmu_notifier_invalidate_range_start(range);
+	}
+}
+
+void ksmod_mn_end(struct mmu_notifier_range *range)
+{
+	if (!mm_has_notifiers(range->mm))
+		return;
+#ifdef KSMOD_HAVE_MMU_NOTIFIER_END_ONE_ARG
+	ksym.compat.__mmu_notifier_invalidate_range_end(range);
+#else
+	ksym.compat.__mmu_notifier_invalidate_range_end(range, false);
+#endif
+}

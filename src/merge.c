@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * merge.c - merge identical pages into one write-protected KSM page.
+ *
+ * Two ordinary anonymous pages with the same content become one KSM page
+ * without allocating: the first is write-protected and upgraded in place,
+ * under its page lock, into the KSM page (it keeps its memcg charge); the
+ * other pte is then pointed at it and the second page freed. Later
+ * duplicates are pointed at the existing KSM page the same way.
+ *
+ * Write-protecting clears the pte and flushes the TLB before checking
+ * that nobody else holds the page (mapcount + our references + swap
+ * cache == refcount), so that a GUP pin taken for O_DIRECT or RDMA is
+ * never followed by a merge under it; AnonExclusive is cleared the same
+ * way, and secondary MMUs are told through mmu-notifier invalidation.
+ *
+ * Breaking a merge is the kernel's: a write fault on a KSM page always
+ * copies, and unmerging faults in an unshared copy of each KSM page.
+ *
+ * Locking: called by the scanner with ksmod_thread_mutex held; takes the
+ * mmap lock of the item's mm for reading, then the page lock (trylock),
+ * then the page table lock.
+ */
+#include "ksmod.h"
+
+#include <linux/highmem.h>
+#include <linux/jhash.h>
+#include <linux/mm_inline.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+#include <linux/swap.h>
+
+#include "merge.h"
+#include "rmap.h"
+#include "stable_tree.h"
+#include "symbols.h"
+
+u32 ksmod_checksum(struct page *page)
+{
+	void *addr = kmap_local_page(page);
+	u32 sum = jhash2(addr, PAGE_SIZE / 4, 17);
+
+	kunmap_local(addr);
+	return sum;
+}
+
+/* The VMA at @addr if ksmod may merge there; mmap lock held. */
+static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
+						 unsigned long addr)
+{
+	struct vm_area_struct *vma;
+
+	if (!atomic_read(&mm->mm_users))	/* exiting */
+		return NULL;
+	vma = vma_lookup(mm, addr);
+	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma ||
+	    (vma->vm_flags & VM_LOCKED))
+		return NULL;
+	return vma;
+}
+
+/*
+ * Write-protect @folio's pte at @addr; *@orig_pte gets the pte as left.
+ * The folio is locked.
+ */
+static int ksmod_write_protect(struct vm_area_struct *vma, struct folio *folio,
+			       unsigned long addr, pte_t *orig_pte)
+{
+	/* DEFINE_FOLIO_VMA_WALK() but for folio_pgoff(), whose hugetlb
+	 * branch needs an unexported function on 6.1; never hugetlb here
+	 */
+	struct page_vma_mapped_walk pvmw = {
+		.pfn = folio_pfn(folio),
+		.nr_pages = 1,
+		.pgoff = folio->index,
+		.vma = vma,
+		.address = addr,
+	};
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	bool anon_exclusive;
+	int err = -EFAULT;
+	pte_t entry;
+
+	ksmod_mn_start(&range, mm, addr, addr + PAGE_SIZE);
+	if (!ksym.page_vma_mapped_walk(&pvmw))
+		goto out_mn;
+	if (!pvmw.pte)
+		goto out_unlock;	/* mapped by a PMD */
+
+	anon_exclusive = PageAnonExclusive(&folio->page);
+	entry = ptep_get(pvmw.pte);
+	if (pte_write(entry) || pte_dirty(entry) || anon_exclusive ||
+	    mm_tlb_flush_pending(mm)) {
+		int swapped = folio_test_swapcache(folio);
+
+		flush_cache_page(vma, addr, folio_pfn(folio));
+		entry = ksym.ptep_clear_flush(vma, addr, pvmw.pte);
+		/* nobody may hold the page but its mappers, us, swap cache */
+		if (ksmod_small_folio_mapcount(folio) + 1 + swapped !=
+		    folio_ref_count(folio)) {
+			set_pte_at(mm, addr, pvmw.pte, entry);
+			goto out_unlock;
+		}
+		if (anon_exclusive && ksmod_try_share_anon_rmap(&folio->page)) {
+			set_pte_at(mm, addr, pvmw.pte, entry);
+			goto out_unlock;
+		}
+		if (pte_dirty(entry))
+			folio_mark_dirty(folio);
+		entry = pte_mkclean(pte_wrprotect(entry));
+		set_pte_at(mm, addr, pvmw.pte, entry);
+	}
+	*orig_pte = entry;
+	err = 0;
+out_unlock:
+	page_vma_mapped_walk_done(&pvmw);
+out_mn:
+	ksmod_mn_end(&range);
+	return err;
+}
+
+/* Point the pte at @addr, still @orig_pte, from @page to @kpage. */
+static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
+			      struct page *kpage, unsigned long addr,
+			      pte_t orig_pte)
+{
+	struct folio *folio = page_folio(page), *kfolio = page_folio(kpage);
+	struct mm_struct *mm = vma->vm_mm;
+	struct mmu_notifier_range range;
+	int err = -EFAULT;
+	spinlock_t *ptl;
+	pmd_t *pmd, pmde;
+	pte_t *ptep;
+
+	pmd = ksym.mm_find_pmd(mm, addr);
+	if (!pmd)
+		return err;
+	pmde = ksmod_pmdp_get_lockless(pmd);
+	if (!pmd_present(pmde) || pmd_trans_huge(pmde))
+		return err;
+
+	ksmod_mn_start(&range, mm, addr, addr + PAGE_SIZE);
+	ptep = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
+	if (!ptep)
+		goto out_mn;
+	if (!pte_same(ptep_get(ptep), orig_pte)) {
+		pte_unmap_unlock(ptep, ptl);
+		goto out_mn;
+	}
+
+	folio_get(kfolio);
+	ksmod_add_anon_rmap(kpage, vma, addr);
+	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
+	ksym.ptep_clear_flush(vma, addr, ptep);
+	set_pte_at(mm, addr, ptep, mk_pte(kpage, vma->vm_page_prot));
+
+	ksmod_remove_rmap(page, vma);
+	folio_put(folio);
+	pte_unmap_unlock(ptep, ptl);
+	err = 0;
+out_mn:
+	ksmod_mn_end(&range);
+	return err;
+}
+
+static bool ksmod_pages_identical(struct page *a, struct page *b)
+{
+	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
+	bool same = !memcmp(va, vb, PAGE_SIZE);
+
+	kunmap_local(vb);
+	kunmap_local(va);
+	return same;
+}
+
+/*
+ * Merge @page, mapped at @addr in @vma, into @kpage; with no @kpage,
+ * upgrade @page itself into a KSM page (no node yet).
+ */
+static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
+				unsigned long addr, struct page *kpage)
+{
+	struct folio *folio = page_folio(page);
+	pte_t orig_pte = __pte(0);
+	int err = -EFAULT;
+
+	if (page == kpage)
+		return 0;
+	if (!folio_test_anon(folio))
+		return err;
+	/* the lock keeps PageSwapCache stable in write-protecting */
+	if (!folio_trylock(folio))
+		return err;
+	if (folio_test_large(folio)) {
+		/* as the kernel's KSM: split, keeping @page locked */
+		if (ksmod_split_folio(folio))
+			goto out_unlock;
+		folio = page_folio(page);
+	}
+	if (ksmod_write_protect(vma, folio, addr, &orig_pte))
+		goto out_unlock;
+	if (!kpage) {
+		ksmod_folio_set_node(folio, NULL);
+		folio_mark_accessed(folio);
+		folio_set_dirty(folio);
+		err = 0;
+	} else if (ksmod_pages_identical(page, kpage)) {
+		err = ksmod_replace_page(vma, page, kpage, addr, orig_pte);
+	}
+out_unlock:
+	folio_unlock(folio);
+	return err;
+}
+
+/**
+ * ksmod_merge_with_ksm_page() - merge @item's @page into @kpage
+ * @item:	the page's rmap item, in no tree
+ * @page:	the page, referenced
+ * @kpage:	a KSM page, referenced, or NULL to upgrade @page in place
+ *
+ * On success @item holds a reference on the VMA's anon_vma and the page's
+ * linear index, ready for ksmod_stable_append().
+ *
+ * Return: 0 or -EFAULT.
+ */
+int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
+			      struct page *kpage)
+{
+	struct mm_struct *mm = item->mm;
+	unsigned long addr = ksmod_rmap_addr(item);
+	struct vm_area_struct *vma;
+	int err = -EFAULT;
+
+	mmap_read_lock(mm);
+	vma = ksmod_mergeable_vma(mm, addr);
+	if (!vma)
+		goto out;
+	err = ksmod_merge_one_page(vma, page, addr, kpage);
+	if (err)
+		goto out;
+	item->anon_vma = vma->anon_vma;
+	get_anon_vma(vma->anon_vma);
+	/* linear_page_index(), never hugetlb here (its helper is unexported) */
+	item->index = ((addr - vma->vm_start) >> PAGE_SHIFT) + vma->vm_pgoff;
+out:
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/**
+ * ksmod_merge_two_pages() - make @page a KSM page and map it for both
+ * @item:	@page's rmap item
+ * @page:	the page, referenced
+ * @tree_item:	the rmap item of its twin in the unstable tree
+ * @tree_page:	the twin's page, referenced
+ *
+ * Return: the new KSM page (@page), or NULL.
+ */
+struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
+				   struct page *page,
+				   struct ksmod_rmap_item *tree_item,
+				   struct page *tree_page)
+{
+	if (ksmod_merge_with_ksm_page(item, page, NULL))
+		return NULL;
+	if (ksmod_merge_with_ksm_page(tree_item, tree_page, page)) {
+		ksmod_break_cow(item);
+		return NULL;
+	}
+	return page;
+}
+
+/* Break ksmod's KSM page at @addr of @vma; mmap lock held. */
+static int ksmod_break_ksm(struct vm_area_struct *vma, unsigned long addr)
+{
+	vm_fault_t ret = 0;
+
+	do {
+		struct page *page;
+		bool ksm;
+
+		cond_resched();
+		page = ksmod_get_anon_page(vma, addr);
+		if (!page)
+			return 0;
+		ksm = folio_test_ksm(page_folio(page));
+		put_page(page);
+		if (!ksm)
+			return 0;
+		ret = handle_mm_fault(vma, addr,
+				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
+				      NULL);
+	} while (!(ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV |
+			  VM_FAULT_HWPOISON | VM_FAULT_OOM)));
+	return (ret & VM_FAULT_OOM) ? -ENOMEM : 0;
+}
+
+/**
+ * ksmod_break_cow() - undo a merge ksmod_merge_with_ksm_page() made
+ * @item:	its rmap item, holding the anon_vma reference the merge took
+ */
+void ksmod_break_cow(struct ksmod_rmap_item *item)
+{
+	struct mm_struct *mm = item->mm;
+	unsigned long addr = ksmod_rmap_addr(item);
+	struct vm_area_struct *vma;
+
+	ksmod_put_anon_vma(item->anon_vma);
+	item->oldchecksum = 0;
+	mmap_read_lock(mm);
+	vma = ksmod_mergeable_vma(mm, addr);
+	if (vma)
+		ksmod_break_ksm(vma, addr);
+	mmap_read_unlock(mm);
+}
+
+/**
+ * ksmod_unmerge_range() - give [@start, @end) of @vma private pages again
+ * @vma:	the VMA, its mmap lock held
+ * @start:	page-aligned start
+ * @end:	end
+ *
+ * Return: 0, -ENOMEM, or -ERESTARTSYS on a fatal signal.
+ */
+int ksmod_unmerge_range(struct vm_area_struct *vma, unsigned long start,
+			unsigned long end)
+{
+	unsigned long addr;
+	int err = 0;
+
+	for (addr = start; addr < end && !err; addr += PAGE_SIZE) {
+		if (fatal_signal_pending(current))
+			return -ERESTARTSYS;
+		err = ksmod_break_ksm(vma, addr);
+	}
+	return err;
+}

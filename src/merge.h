@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * merge.h - turning identical pages into one KSM page, and back.
+ */
+#ifndef _KSMOD_MERGE_H
+#define _KSMOD_MERGE_H
+
+#include <linux/mm_types.h>
+
+struct ksmod_rmap_item;
+
+u32 ksmod_checksum(struct page *page);
+int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
+			      struct page *kpage);
+struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
+				   struct page *page,
+				   struct ksmod_rmap_item *tree_item,
+				   struct page *tree_page);
+void ksmod_break_cow(struct ksmod_rmap_item *item);
+int ksmod_unmerge_range(struct vm_area_struct *vma, unsigned long start,
+			unsigned long end);
+
+#endif /* _KSMOD_MERGE_H */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rmap.h - rmap items: one per scanned page of a registered range.
+ */
+#ifndef _KSMOD_RMAP_H
+#define _KSMOD_RMAP_H
+
+#include <linux/mm_types.h>
+#include <linux/rbtree.h>
+#include <linux/rmap.h>
+
+struct ksmod_stable_node;
+
+/* Low bits of ksmod_rmap_item.address; the page-aligned rest is the address. */
+#define KSMOD_SEQNR_MASK	0x0ffUL	/* unstable: pass that inserted it */
+#define KSMOD_UNSTABLE_FLAG	0x100UL	/* in the unstable tree */
+#define KSMOD_STABLE_FLAG	0x200UL	/* on a stable node's list */
+
+/**
+ * struct ksmod_rmap_item - a scanned page of a process
+ * @rmap_list:	next item of the same mm, by address
+ * @mm:		the process
+ * @address:	the page's address, with the KSMOD_*_FLAG bits and seqnr
+ * @anon_vma:	stable: the anon_vma of the VMA the page was merged in,
+ *		referenced, so rmap walks find the pte even after VMA changes
+ * @index:	stable: the page's linear index in that VMA (its vm_pgoff
+ *		scale), so rmap walks query the interval tree at one point
+ * @oldchecksum: unstable: content checksum at the previous visit
+ * @node:	unstable: in the unstable tree
+ * @head:	stable: the stable node
+ * @hlist:	stable: in @head's list
+ *
+ * The stable-only and unstable-only fields share storage: code must look
+ * at the flags before reading either group.
+ */
+struct ksmod_rmap_item {
+	struct ksmod_rmap_item *rmap_list;
+	struct mm_struct *mm;
+	unsigned long address;
+	union {
+		struct {			/* stable */
+			struct anon_vma *anon_vma;
+			pgoff_t index;
+		};
+		unsigned int oldchecksum;	/* unstable or new */
+	};
+	union {
+		struct rb_node node;		/* unstable */
+		struct {			/* stable */
+			struct ksmod_stable_node *head;
+			struct hlist_node hlist;
+		};
+	};
+};
+
+static inline unsigned long ksmod_rmap_addr(struct ksmod_rmap_item *item)
+{
+	return item->address & PAGE_MASK;
+}
+
+struct ksmod_rmap_item *ksmod_rmap_item_alloc(struct mm_struct *mm,
+					      unsigned long address);
+void ksmod_rmap_item_free(struct ksmod_rmap_item *item);
+void ksmod_rmap_item_unlink(struct ksmod_rmap_item *item);
+void ksmod_rmap_walk(struct folio *folio, struct rmap_walk_control *rwc);
+
+void ksmod_put_anon_vma(struct anon_vma *anon_vma);
+
+extern atomic_long_t ksmod_nr_rmap_items;
+
+int ksmod_rmap_init(void);
+void ksmod_rmap_exit(void);
+
+#endif /* _KSMOD_RMAP_H */

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * stable_tree.c - the stable tree: one node per KSM page ksmod made.
+ *
+ * A KSM page's mapping is its stable node with the PAGE_MAPPING_KSM bits,
+ * as for the kernel's KSM pages, and the node records the page's frame
+ * without holding a reference (one would defeat the refcount checks of
+ * migration and reclaim). Every lookup checks that the frame still holds
+ * a page that points back at the node, and drops the node when not.
+ *
+ * The kernel's own KSM code reads the stable node of any KSM page it is
+ * given (rmap_walk_ksm, folio_migrate_ksm, collect_procs_ksm): mm_hooks.c
+ * sends pages whose node is ksmod's here instead. A node is ksmod's when
+ * it is in the ksmod_nodes xarray, which holds exactly the nodes ksmod
+ * allocated and has not freed: a certain test, not a guess.
+ *
+ * Locking: the tree is changed only by the scanner thread, under
+ * ksmod_thread_mutex (or at unload, the thread stopped). A node's list of
+ * rmap items is changed only with its page locked.
+ */
+#include "ksmod.h"
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "rmap.h"
+#include "stable_tree.h"
+#include "symbols.h"
+
+static struct rb_root ksmod_stable_root = RB_ROOT;
+static struct kmem_cache *ksmod_stable_node_cache;
+static DEFINE_XARRAY(ksmod_nodes);
+
+/* KSM pages, and further ptes sharing them, as in /sys/kernel/mm/ksm */
+unsigned long ksmod_pages_shared;
+unsigned long ksmod_pages_sharing;
+
+/* live stable nodes, for leak tests */
+atomic_long_t ksmod_nr_stable_nodes = ATOMIC_LONG_INIT(0);
+
+static unsigned long ksmod_node_index(struct ksmod_stable_node *n)
+{
+	return (unsigned long)n / sizeof(void *);
+}
+
+/**
+ * ksmod_folio_node() - the stable node of a KSM page ksmod made
+ * @folio:	any folio
+ *
+ * Return: the node, or NULL when @folio is not a KSM page or its node is
+ * not ksmod's (the kernel's KSM made it, or it has none). Safe in atomic
+ * context; the answer holds while the folio is locked.
+ */
+struct ksmod_stable_node *ksmod_folio_node(struct folio *folio)
+{
+	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
+	struct ksmod_stable_node *n;
+
+	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_KSM)
+		return NULL;
+	n = (struct ksmod_stable_node *)(mapping & ~PAGE_MAPPING_FLAGS);
+	if (!n || xa_load(&ksmod_nodes, ksmod_node_index(n)) != n)
+		return NULL;
+	return n;
+}
+
+bool ksmod_stable_owns(struct folio *folio)
+{
+	return ksmod_folio_node(folio);
+}
+
+/* Make @folio a KSM page of node @n (NULL: none yet); folio locked. */
+void ksmod_folio_set_node(struct folio *folio, struct ksmod_stable_node *n)
+{
+	WRITE_ONCE(folio->mapping,
+		   (void *)((unsigned long)n | PAGE_MAPPING_KSM));
+}
+
+static void ksmod_node_free(struct ksmod_stable_node *n)
+{
+	xa_erase(&ksmod_nodes, ksmod_node_index(n));
+	kmem_cache_free(ksmod_stable_node_cache, n);
+	atomic_long_dec(&ksmod_nr_stable_nodes);
+}
+
+/* @item leaves its node: with the node's page locked, or the node dead. */
+static void ksmod_stable_detach(struct ksmod_rmap_item *item)
+{
+	struct ksmod_stable_node *n = item->head;
+
+	hlist_del(&item->hlist);
+	if (!hlist_empty(&n->hlist))
+		ksmod_pages_sharing--;
+	else
+		ksmod_pages_shared--;
+	item->mm->ksm_merging_pages--;
+	ksmod_put_anon_vma(item->anon_vma);
+	item->address &= PAGE_MASK;
+	item->oldchecksum = 0;	/* the union held the anon_vma */
+}
+
+/* Drop a node whose page is gone: its items are no longer stable. */
+static void ksmod_node_remove(struct ksmod_stable_node *n)
+{
+	struct ksmod_rmap_item *item;
+	struct hlist_node *tmp;
+
+	hlist_for_each_entry_safe(item, tmp, &n->hlist, hlist)
+		ksmod_stable_detach(item);
+	rb_erase(&n->node, &ksmod_stable_root);
+	ksmod_node_free(n);
+}
+
+/**
+ * ksmod_node_page() - the KSM page of a node, referenced
+ * @n:		the node
+ * @lock:	return it locked
+ *
+ * A page that no longer points back (freed, or reused) makes the node
+ * stale: it is removed and NULL returned. Migration changes kpfn under
+ * us: then look again.
+ */
+struct page *ksmod_node_page(struct ksmod_stable_node *n, bool lock)
+{
+	void *expected = (void *)((unsigned long)n | PAGE_MAPPING_KSM);
+	struct folio *folio;
+	unsigned long kpfn;
+
+again:
+	kpfn = READ_ONCE(n->kpfn);
+	folio = pfn_folio(kpfn);
+	if (READ_ONCE(folio->mapping) != expected)
+		goto stale;
+	if (!folio_try_get(folio))
+		goto stale;
+	if (READ_ONCE(folio->mapping) != expected) {
+		folio_put(folio);
+		goto stale;
+	}
+	if (lock) {
+		folio_lock(folio);
+		if (READ_ONCE(folio->mapping) != expected) {
+			folio_unlock(folio);
+			folio_put(folio);
+			goto stale;
+		}
+	}
+	return &folio->page;
+
+stale:
+	/* pairs with the smp_wmb() in ksmod_stable_migrate() */
+	smp_rmb();
+	if (READ_ONCE(n->kpfn) != kpfn)
+		goto again;
+	ksmod_node_remove(n);
+	return NULL;
+}
+
+static int ksmod_memcmp_pages(struct page *a, struct page *b)
+{
+	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
+	int ret = memcmp(va, vb, PAGE_SIZE);
+
+	kunmap_local(vb);
+	kunmap_local(va);
+	return ret;
+}
+
+/**
+ * ksmod_stable_search() - a KSM page with the content of @page
+ * @page:	a page being scanned, referenced
+ *
+ * Return: the KSM page, referenced (it may be @page itself), or NULL.
+ */
+struct page *ksmod_stable_search(struct page *page)
+{
+	struct rb_node *node;
+
+again:
+	node = ksmod_stable_root.rb_node;
+	while (node) {
+		struct ksmod_stable_node *n =
+			rb_entry(node, struct ksmod_stable_node, node);
+		struct page *tree_page;
+		int ret;
+
+		cond_resched();
+		tree_page = ksmod_node_page(n, false);
+		if (!tree_page)
+			goto again;	/* the tree changed */
+		ret = ksmod_memcmp_pages(page, tree_page);
+		if (ret) {
+			put_page(tree_page);
+			node = ret < 0 ? node->rb_left : node->rb_right;
+			continue;
+		}
+		/*
+		 * Lock and unlock the page, so that a migration of it has
+		 * either finished (and we look again) or will see our
+		 * reference and fail.
+		 */
+		put_page(tree_page);
+		tree_page = ksmod_node_page(n, true);
+		if (!tree_page)
+			goto again;
+		unlock_page(tree_page);
+		return tree_page;
+	}
+	return NULL;
+}
+
+/**
+ * ksmod_stable_insert() - give a new KSM page its node
+ * @kpage:	the page, locked, made a KSM page with no node yet
+ *
+ * Return: the node, or NULL when an identical KSM page got there first or
+ * memory ran out (the caller then undoes the merge).
+ */
+struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
+{
+	struct rb_node **new = &ksmod_stable_root.rb_node, *parent = NULL;
+	struct ksmod_stable_node *n;
+
+again:
+	new = &ksmod_stable_root.rb_node;
+	parent = NULL;
+	while (*new) {
+		struct ksmod_stable_node *tree =
+			rb_entry(*new, struct ksmod_stable_node, node);
+		struct page *tree_page;
+		int ret;
+
+		cond_resched();
+		tree_page = ksmod_node_page(tree, false);
+		if (!tree_page)
+			goto again;
+		ret = ksmod_memcmp_pages(kpage, tree_page);
+		put_page(tree_page);
+		parent = *new;
+		if (ret < 0)
+			new = &parent->rb_left;
+		else if (ret > 0)
+			new = &parent->rb_right;
+		else
+			return NULL;
+	}
+
+	n = kmem_cache_zalloc(ksmod_stable_node_cache,
+			      GFP_KERNEL | __GFP_NOWARN);
+	if (!n)
+		return NULL;
+	INIT_HLIST_HEAD(&n->hlist);
+	n->kpfn = page_to_pfn(kpage);
+	if (xa_err(xa_store(&ksmod_nodes, ksmod_node_index(n), n,
+			    GFP_KERNEL))) {
+		kmem_cache_free(ksmod_stable_node_cache, n);
+		return NULL;
+	}
+	atomic_long_inc(&ksmod_nr_stable_nodes);
+	rb_link_node(&n->node, parent, new);
+	rb_insert_color(&n->node, &ksmod_stable_root);
+	ksmod_folio_set_node(page_folio(kpage), n);
+	return n;
+}
+
+/**
+ * ksmod_stable_append() - @item's pte now maps @n's page
+ * @item:	the rmap item, with its anon_vma referenced and index set
+ * @n:		the node, its page locked
+ */
+void ksmod_stable_append(struct ksmod_rmap_item *item,
+			 struct ksmod_stable_node *n)
+{
+	item->head = n;
+	item->address |= KSMOD_STABLE_FLAG;
+	if (hlist_empty(&n->hlist))
+		ksmod_pages_shared++;
+	else
+		ksmod_pages_sharing++;
+	hlist_add_head(&item->hlist, &n->hlist);
+	item->mm->ksm_merging_pages++;
+}
+
+/* @item leaves the stable tree. */
+void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
+{
+	struct page *page = ksmod_node_page(item->head, true);
+
+	if (!page)
+		return;	/* the node was stale and let go of every item */
+	ksmod_stable_detach(item);
+	unlock_page(page);
+	put_page(page);
+}
+
+/**
+ * ksmod_stable_free_all() - at unload, drop every node
+ *
+ * A page still pointing at its node (mapped where unmerging could not
+ * reach, or only in the swap cache) keeps PAGE_MAPPING_KSM with no node:
+ * the kernel treats such a page as a KSM page to copy, never to follow.
+ */
+void ksmod_stable_free_all(void)
+{
+	struct rb_node *node;
+
+	while ((node = rb_first(&ksmod_stable_root))) {
+		struct ksmod_stable_node *n =
+			rb_entry(node, struct ksmod_stable_node, node);
+		struct page *page = ksmod_node_page(n, true);
+
+		if (!page)
+			continue;	/* stale: removed */
+		ksmod_folio_set_node(page_folio(page), NULL);
+		ksmod_node_remove(n);
+		unlock_page(page);
+		put_page(page);
+		cond_resched();
+	}
+}
+
+/**
+ * ksmod_stable_migrate() - folio_migrate_ksm() for ksmod's KSM pages
+ * @newfolio:	where the page's content now is, locked, mapping copied
+ * @folio:	the old page, locked
+ */
+void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio)
+{
+	struct ksmod_stable_node *n = ksmod_folio_node(folio);
+
+	if (WARN_ON_ONCE(!n))
+		return;
+	WRITE_ONCE(n->kpfn, folio_pfn(newfolio));
+	/* pairs with the smp_rmb() in ksmod_node_page() */
+	smp_wmb();
+	ksmod_folio_set_node(folio, NULL);
+}
+
+int ksmod_stable_init(void)
+{
+	ksmod_stable_node_cache = KMEM_CACHE(ksmod_stable_node, 0);
+	return ksmod_stable_node_cache ? 0 : -ENOMEM;
+}
+
+void ksmod_stable_exit(void)
+{
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&ksmod_stable_root));
+	kmem_cache_destroy(ksmod_stable_node_cache);
+}

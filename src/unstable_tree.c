@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * unstable_tree.c - pages that may become KSM pages, found this pass.
+ *
+ * The unstable tree holds, keyed by content, the rmap items of pages whose
+ * checksum did not change since the previous visit. Its pages are not
+ * write-protected, so it can be inconsistent: it is searched only to find
+ * a candidate, whose content is compared again once both pages are
+ * write-protected, and it is thrown away at the end of every full pass.
+ * Only the scanner thread uses it, under ksmod_thread_mutex.
+ */
+#include "ksmod.h"
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/rbtree.h>
+
+#include "rmap.h"
+#include "symbols.h"
+#include "unstable_tree.h"
+
+static struct rb_root ksmod_unstable_root = RB_ROOT;
+
+/* items in the unstable tree */
+unsigned long ksmod_pages_unshared;
+
+/* full passes so far; its low bits mark which tree an item went into */
+unsigned long ksmod_scan_seqnr;
+
+/* The page at an item's address now, if still mergeable; referenced. */
+static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
+{
+	struct mm_struct *mm = item->mm;
+	unsigned long addr = ksmod_rmap_addr(item);
+	struct vm_area_struct *vma;
+	struct page *page = NULL;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma && (vma->vm_flags & VM_MERGEABLE) && vma->anon_vma)
+		page = ksmod_get_anon_page(vma, addr);
+	mmap_read_unlock(mm);
+	return page;
+}
+
+static int ksmod_cmp_pages(struct page *a, struct page *b)
+{
+	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
+	int ret = memcmp(va, vb, PAGE_SIZE);
+
+	kunmap_local(vb);
+	kunmap_local(va);
+	return ret;
+}
+
+/**
+ * ksmod_unstable_search_insert() - find @page's twin, or insert @item
+ * @item:	the rmap item of @page
+ * @page:	the page, referenced, its checksum stable
+ * @tree_page:	where the twin's page goes, referenced
+ *
+ * Return: the twin's rmap item, or NULL (then @item may have been
+ * inserted).
+ */
+struct ksmod_rmap_item *ksmod_unstable_search_insert(
+	struct ksmod_rmap_item *item, struct page *page,
+	struct page **tree_page)
+{
+	struct rb_node **new = &ksmod_unstable_root.rb_node, *parent = NULL;
+
+	while (*new) {
+		struct ksmod_rmap_item *tree_item =
+			rb_entry(*new, struct ksmod_rmap_item, node);
+		struct page *tp;
+		int ret;
+
+		cond_resched();
+		tp = ksmod_item_page(tree_item);
+		if (!tp)
+			return NULL;
+		if (tp == page) {	/* the same page, mapped twice */
+			put_page(tp);
+			return NULL;
+		}
+		ret = ksmod_cmp_pages(page, tp);
+		parent = *new;
+		if (ret < 0) {
+			put_page(tp);
+			new = &parent->rb_left;
+		} else if (ret > 0) {
+			put_page(tp);
+			new = &parent->rb_right;
+		} else {
+			*tree_page = tp;
+			return tree_item;
+		}
+	}
+
+	item->address |= KSMOD_UNSTABLE_FLAG |
+			 (ksmod_scan_seqnr & KSMOD_SEQNR_MASK);
+	rb_link_node(&item->node, parent, new);
+	rb_insert_color(&item->node, &ksmod_unstable_root);
+	ksmod_pages_unshared++;
+	return NULL;
+}
+
+/* @item leaves the unstable tree, if it is in this pass's. */
+void ksmod_unstable_remove_item(struct ksmod_rmap_item *item)
+{
+	unsigned char age = ksmod_scan_seqnr - item->address;
+
+	if (!age)
+		rb_erase(&item->node, &ksmod_unstable_root);
+	ksmod_pages_unshared--;
+	item->address &= PAGE_MASK;
+}
+
+/* End of a full pass: forget the tree. */
+void ksmod_unstable_reset(void)
+{
+	ksmod_unstable_root = RB_ROOT;
+	ksmod_scan_seqnr++;
+}
