@@ -2,7 +2,8 @@
 /*
  * ksm_merge - do identical pages of several processes end up shared?
  *
- *   ksm_merge [-k SYSFS_DIR] [-t SECONDS] NPROC NPAGES NDISTINCT
+ *   ksm_merge [-k SYSFS_DIR] [-t SECONDS] [-r] [-x ACTION]
+ *             NPROC NPAGES NDISTINCT
  *
  * Forks NPROC processes; each maps NPAGES private anonymous pages of its
  * own, page i filled with pattern i % NDISTINCT, and marks them
@@ -11,7 +12,15 @@
  * through /proc/PID/pagemap (root) that the processes map exactly
  * NDISTINCT page frames. Then every process writes one byte into each of
  * its pages (copy-on-write) and checks all its bytes.
- * Prints TAP-free "key value" lines; exit 0 only when all held.
+ *
+ *   -r         the processes do not madvise: this (third) process
+ *              registers their ranges through KSMOD_IOC_REGISTER
+ *   -x ACTION  after the merge is checked: "unregister" (through
+ *              KSMOD_IOC_UNREGISTER) or a shell command (e.g. "echo 2 >
+ *              .../run", "rmmod ksmod"); then every page must have a frame
+ *              of its own again, before the copy-on-write check
+ *
+ * Prints "key value" lines; exit 0 only when everything held.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "uapi/ksmod.h"
 
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE 12
@@ -34,8 +46,8 @@ static long read_counter(const char *dir, const char *name)
 {
 	char path[256], buf[64];
 	long v = -1;
-	int fd;
 	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY);
@@ -48,6 +60,22 @@ static long read_counter(const char *dir, const char *name)
 	}
 	close(fd);
 	return v;
+}
+
+/* read() until @len bytes came; -1 on EOF or error */
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
 }
 
 static uint64_t pfn_of(void *addr)
@@ -65,74 +93,65 @@ static uint64_t pfn_of(void *addr)
 	return e & ((1ULL << 55) - 1);
 }
 
-static void fill(char *p, long i, int ndistinct, char extra)
+static char pattern(long i, int ndistinct)
 {
-	memset(p, 'A' + (int)(i % ndistinct), psize);
-	p[psize - 1] = extra;
+	return 'A' + (int)(i % ndistinct);
 }
 
-/* One process: map, fill, advise, report, then COW and check. */
-static int child(int rfd, int wfd, long npages, int ndistinct)
+/*
+ * One process: map, fill, advise, send the buffer address; then answer
+ * "p" with its frames (any number of times) and "w" with the COW check.
+ */
+static int child(int rfd, int wfd, long npages, int ndistinct, int advise)
 {
 	char *buf = mmap(NULL, npages * psize, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char cmd;
-	long i;
+	long i, j;
 
 	if (buf == MAP_FAILED)
 		return 1;
 	madvise(buf, npages * psize, MADV_NOHUGEPAGE);
 	for (i = 0; i < npages; i++)
-		fill(buf + i * psize, i, ndistinct, 0);
-	if (madvise(buf, npages * psize, MADV_MERGEABLE))
+		memset(buf + i * psize, pattern(i, ndistinct), psize);
+	if (advise && madvise(buf, npages * psize, MADV_MERGEABLE))
 		return 2;
-	if (write(wfd, "r", 1) != 1)
+	if (write(wfd, &buf, sizeof(buf)) != sizeof(buf))
 		return 3;
-	/* "p": send the page frames */
-	if (read(rfd, &cmd, 1) != 1 || cmd != 'p')
-		return 4;
-	for (i = 0; i < npages; i++) {
-		uint64_t pfn = pfn_of(buf + i * psize);
+	while (read(rfd, &cmd, 1) == 1 && cmd == 'p') {
+		for (i = 0; i < npages; i++) {
+			uint64_t pfn = pfn_of(buf + i * psize);
 
-		if (write(wfd, &pfn, 8) != 8)
-			return 5;
+			if (write(wfd, &pfn, 8) != 8)
+				return 5;
+		}
 	}
-	/* "w": write one byte per page, then check everything */
-	if (read(rfd, &cmd, 1) != 1 || cmd != 'w')
+	if (cmd != 'w')
 		return 6;
 	for (i = 0; i < npages; i++)
 		buf[i * psize + 1] = 'z';
-	for (i = 0; i < npages; i++) {
-		char *p = buf + i * psize;
-		long j;
-
-		for (j = 0; j < psize; j++) {
-			char want = j == 1 ? 'z' : j == psize - 1 ? 0 :
-				    'A' + (int)(i % ndistinct);
-
-			if (p[j] != want)
+	for (i = 0; i < npages; i++)
+		for (j = 0; j < psize; j++)
+			if (buf[i * psize + j] !=
+			    (j == 1 ? 'z' : pattern(i, ndistinct)))
 				return 7;
-		}
-		if (pfn_of(p) == 0)
-			return 8;
-	}
 	return 0;
 }
 
-/* read() until @len bytes came, or EOF/error */
-static int read_all(int fd, void *buf, size_t len)
+static int range_ioctl(unsigned long cmd, pid_t pid, void *start, long len)
 {
-	char *p = buf;
+	struct ksmod_range_req req = {
+		.pid = pid,
+		.start = (uintptr_t)start,
+		.len = len,
+	};
+	int fd = open(KSMOD_DEVICE, O_RDWR), ret;
 
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	if (fd < 0)
+		return -1;
+	ret = ioctl(fd, cmd, &req);
+	close(fd);
+	return ret;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -142,22 +161,50 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Ask each child for its frames: how many distinct ones, -1 on error. */
+static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
+			 uint64_t *pfns)
+{
+	long distinct = 0, i;
+
+	for (i = 0; i < nproc; i++) {
+		if (write(to[i][1], "p", 1) != 1 ||
+		    read_all(from[i][0], pfns + i * npages, npages * 8)) {
+			printf("child %ld did not report\n", i);
+			return -1;
+		}
+	}
+	qsort(pfns, nproc * npages, sizeof(*pfns), cmp_u64);
+	for (i = 0; i < nproc * npages; i++) {
+		if (!pfns[i])
+			return -1;	/* a page not present */
+		if (!i || pfns[i] != pfns[i - 1])
+			distinct++;
+	}
+	return distinct;
+}
+
 int main(int argc, char **argv)
 {
-	const char *dir = "/sys/module/ksmod/ksm";
-	int timeout = 60, opt, nproc, ndistinct, i, ok = 1;
 	long npages, want_sharing, sharing = -1, shared = -1, distinct;
+	int timeout = 60, opt, nproc, ndistinct, i, ok = 1, byioctl = 0;
+	const char *dir = "/sys/module/ksmod/ksm", *action = NULL;
 	int (*to)[2], (*from)[2];
 	uint64_t *pfns;
+	char **bufs;
 	pid_t *pids;
 	time_t end;
 
 	psize = sysconf(_SC_PAGESIZE);
-	while ((opt = getopt(argc, argv, "k:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:rx:")) != -1) {
 		if (opt == 'k')
 			dir = optarg;
 		else if (opt == 't')
 			timeout = atoi(optarg);
+		else if (opt == 'r')
+			byioctl = 1;
+		else if (opt == 'x')
+			action = optarg;
 		else
 			return 2;
 	}
@@ -169,18 +216,25 @@ int main(int argc, char **argv)
 	to = calloc(nproc, sizeof(*to));
 	from = calloc(nproc, sizeof(*from));
 	pids = calloc(nproc, sizeof(*pids));
+	bufs = calloc(nproc, sizeof(*bufs));
 	pfns = calloc(nproc * npages, sizeof(*pfns));
+	if (!to || !from || !pids || !bufs || !pfns)
+		return 1;
 
 	for (i = 0; i < nproc; i++) {
-		char c;
-
 		if (pipe(to[i]) || pipe(from[i]))
 			return 1;
 		pids[i] = fork();
 		if (!pids[i])
-			_exit(child(to[i][0], from[i][1], npages, ndistinct));
-		if (read(from[i][0], &c, 1) != 1) {
+			_exit(child(to[i][0], from[i][1], npages, ndistinct,
+				    !byioctl));
+		if (read_all(from[i][0], &bufs[i], sizeof(bufs[i]))) {
 			printf("child %d failed to start\n", i);
+			return 1;
+		}
+		if (byioctl && range_ioctl(KSMOD_IOC_REGISTER, pids[i], bufs[i],
+					   npages * psize)) {
+			printf("register %d: %s\n", pids[i], strerror(errno));
 			return 1;
 		}
 	}
@@ -199,21 +253,30 @@ int main(int argc, char **argv)
 	if (shared != ndistinct || sharing != want_sharing)
 		ok = 0;
 
-	for (i = 0; i < nproc; i++) {
-		if (write(to[i][1], "p", 1) != 1 ||
-		    read_all(from[i][0], pfns + i * npages, npages * 8)) {
-			printf("child %d did not report\n", i);
-			ok = 0;
-		}
-	}
-	qsort(pfns, nproc * npages, sizeof(*pfns), cmp_u64);
-	distinct = 0;
-	for (i = 0; i < nproc * npages; i++)
-		if (!i || pfns[i] != pfns[i - 1])
-			distinct++;
+	distinct = count_frames(nproc, npages, to, from, pfns);
 	printf("frames %ld (want %d)\n", distinct, ndistinct);
-	if (distinct != ndistinct || pfns[0] == 0)
+	if (distinct != ndistinct)
 		ok = 0;
+
+	if (action) {
+		int ret = 0;
+
+		if (!strcmp(action, "unregister")) {
+			for (i = 0; i < nproc; i++)
+				ret |= range_ioctl(KSMOD_IOC_UNREGISTER, pids[i],
+						   bufs[i], npages * psize);
+		} else {
+			ret = system(action);
+		}
+		printf("action %s: %s\n", action, ret ? "failed" : "done");
+		if (ret)
+			ok = 0;
+		distinct = count_frames(nproc, npages, to, from, pfns);
+		printf("frames after %ld (want %ld)\n", distinct,
+		       nproc * npages);
+		if (distinct != nproc * npages)
+			ok = 0;
+	}
 
 	for (i = 0; i < nproc; i++) {
 		int status;
