@@ -19,6 +19,10 @@
  *              KSMOD_IOC_UNREGISTER) or a shell command (e.g. "echo 2 >
  *              .../run", "rmmod ksmod"); then every page must have a frame
  *              of its own again, before the copy-on-write check
+ *   -s ACTION  after the merge is checked: a shell command that should
+ *              swap pages out (e.g. memory.reclaim of the processes'
+ *              cgroup); then some pages must be swapped out, every byte
+ *              must read back right, and the pages must merge again
  *
  * Prints "key value" lines; exit 0 only when everything held.
  */
@@ -78,7 +82,7 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static uint64_t pfn_of(void *addr)
+static uint64_t pagemap(void *addr)
 {
 	uint64_t e = 0;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -88,6 +92,13 @@ static uint64_t pfn_of(void *addr)
 	if (pread(fd, &e, 8, (uintptr_t)addr / psize * 8) != 8)
 		e = 0;
 	close(fd);
+	return e;
+}
+
+static uint64_t pfn_of(void *addr)
+{
+	uint64_t e = pagemap(addr);
+
 	if (!(e & (1ULL << 63)))
 		return 0;	/* not present */
 	return e & ((1ULL << 55) - 1);
@@ -100,7 +111,9 @@ static char pattern(long i, int ndistinct)
 
 /*
  * One process: map, fill, advise, send the buffer address; then answer
- * "p" with its frames (any number of times) and "w" with the COW check.
+ * "p" with its frames, "s" with how many pages are swapped out, "t" by
+ * reading every byte back (one status byte), any number of times, and
+ * finally "w" with the COW check.
  */
 static int child(int rfd, int wfd, long npages, int ndistinct, int advise)
 {
@@ -118,12 +131,35 @@ static int child(int rfd, int wfd, long npages, int ndistinct, int advise)
 		return 2;
 	if (write(wfd, &buf, sizeof(buf)) != sizeof(buf))
 		return 3;
-	while (read(rfd, &cmd, 1) == 1 && cmd == 'p') {
-		for (i = 0; i < npages; i++) {
-			uint64_t pfn = pfn_of(buf + i * psize);
+	while (read(rfd, &cmd, 1) == 1 && cmd != 'w') {
+		uint64_t n = 0;
+		char bad = 0;
 
-			if (write(wfd, &pfn, 8) != 8)
+		switch (cmd) {
+		case 'p':
+			for (i = 0; i < npages; i++) {
+				uint64_t pfn = pfn_of(buf + i * psize);
+
+				if (write(wfd, &pfn, 8) != 8)
+					return 5;
+			}
+			break;
+		case 's':
+			for (i = 0; i < npages; i++)
+				n += !!(pagemap(buf + i * psize) & (1ULL << 62));
+			if (write(wfd, &n, 8) != 8)
 				return 5;
+			break;
+		case 't':
+			for (i = 0; i < npages; i++)
+				for (j = 0; j < psize; j++)
+					bad |= buf[i * psize + j] !=
+					       pattern(i, ndistinct);
+			if (write(wfd, &bad, 1) != 1)
+				return 5;
+			break;
+		default:
+			return 6;
 		}
 	}
 	if (cmd != 'w')
@@ -161,6 +197,43 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Wait until the counters show every duplicate merged. */
+static int wait_merged(const char *dir, int timeout, long shared_want,
+		       long sharing_want)
+{
+	time_t end = time(NULL) + timeout;
+	long shared = -1, sharing = -1;
+
+	while (time(NULL) < end) {
+		shared = read_counter(dir, "pages_shared");
+		sharing = read_counter(dir, "pages_sharing");
+		if (shared == shared_want && sharing == sharing_want)
+			break;
+		usleep(100000);
+	}
+	printf("pages_shared %ld (want %ld)\n", shared, shared_want);
+	printf("pages_sharing %ld (want %ld)\n", sharing, sharing_want);
+	return shared == shared_want && sharing == sharing_want;
+}
+
+/* Send @cmd to every child; add up the u64 (or byte) answers. */
+static long ask_all(int nproc, int (*to)[2], int (*from)[2], char cmd,
+		    size_t size)
+{
+	long sum = 0;
+	int i;
+
+	for (i = 0; i < nproc; i++) {
+		uint64_t v = 0;
+
+		if (write(to[i][1], &cmd, 1) != 1 ||
+		    read_all(from[i][0], &v, size))
+			return -1;
+		sum += size == 1 ? (long)(v & 0xff) : (long)v;
+	}
+	return sum;
+}
+
 /* Ask each child for its frames: how many distinct ones, -1 on error. */
 static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
 			 uint64_t *pfns)
@@ -186,17 +259,16 @@ static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
 
 int main(int argc, char **argv)
 {
-	long npages, want_sharing, sharing = -1, shared = -1, distinct;
+	const char *dir = "/sys/module/ksmod/ksm", *action = NULL, *swap = NULL;
 	int timeout = 60, opt, nproc, ndistinct, i, ok = 1, byioctl = 0;
-	const char *dir = "/sys/module/ksmod/ksm", *action = NULL;
+	long npages, want_sharing, distinct;
 	int (*to)[2], (*from)[2];
 	uint64_t *pfns;
 	char **bufs;
 	pid_t *pids;
-	time_t end;
 
 	psize = sysconf(_SC_PAGESIZE);
-	while ((opt = getopt(argc, argv, "k:t:rx:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:rx:s:")) != -1) {
 		if (opt == 'k')
 			dir = optarg;
 		else if (opt == 't')
@@ -205,6 +277,8 @@ int main(int argc, char **argv)
 			byioctl = 1;
 		else if (opt == 'x')
 			action = optarg;
+		else if (opt == 's')
+			swap = optarg;
 		else
 			return 2;
 	}
@@ -240,23 +314,33 @@ int main(int argc, char **argv)
 	}
 
 	want_sharing = nproc * npages - ndistinct;
-	end = time(NULL) + timeout;
-	while (time(NULL) < end) {
-		shared = read_counter(dir, "pages_shared");
-		sharing = read_counter(dir, "pages_sharing");
-		if (shared == ndistinct && sharing == want_sharing)
-			break;
-		usleep(100000);
-	}
-	printf("pages_shared %ld (want %d)\n", shared, ndistinct);
-	printf("pages_sharing %ld (want %ld)\n", sharing, want_sharing);
-	if (shared != ndistinct || sharing != want_sharing)
+	if (!wait_merged(dir, timeout, ndistinct, want_sharing))
 		ok = 0;
 
 	distinct = count_frames(nproc, npages, to, from, pfns);
 	printf("frames %ld (want %d)\n", distinct, ndistinct);
 	if (distinct != ndistinct)
 		ok = 0;
+
+	if (swap) {
+		long swapped, bad;
+
+		printf("swap action %s: %s\n", swap,
+		       system(swap) ? "failed" : "done");
+		swapped = ask_all(nproc, to, from, 's', 8);
+		printf("swapped out %ld (want > 0)\n", swapped);
+		bad = ask_all(nproc, to, from, 't', 1);
+		printf("bytes after swap-in %s\n", bad ? "WRONG" : "intact");
+		if (swapped <= 0 || bad)
+			ok = 0;
+		if (!wait_merged(dir, timeout, ndistinct, want_sharing))
+			ok = 0;
+		distinct = count_frames(nproc, npages, to, from, pfns);
+		printf("frames merged again %ld (want %d)\n", distinct,
+		       ndistinct);
+		if (distinct != ndistinct)
+			ok = 0;
+	}
 
 	if (action) {
 		int ret = 0;

@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# pressure: merged pages swapped out (zram) and back, and moved by
+# compaction, stay intact and shared; swapped-in pages merge again.
+# Swap-out and migration find a KSM page's ptes through the rmap walk,
+# which for ksmod's pages is ksmod's.
+# ksmod-modules: zram
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+K=/sys/module/ksmod/ksm
+CG=/sys/fs/cgroup/ksmtest
+
+t_ok "zram loads" stock_load zram num_devices=1
+t_ok "a 256 MiB zram swap device" \
+	sh -c 'echo 256M > /sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0'
+t_ok "a memory cgroup for the test processes" \
+	sh -c "echo +memory > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p $CG && echo \$\$ > $CG/cgroup.procs"
+echo $$ > $CG/cgroup.procs
+
+t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
+	bail "cannot load ksmod"
+
+t_ok "merged pages swap out, read back intact and merge again" \
+	ksm_merge -t 90 -s "echo 200M > $CG/memory.reclaim" 4 64 4
+
+migrated() { awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat; }
+m0=$(migrated)
+(
+	while :; do
+		echo 1 >/proc/sys/vm/compact_memory
+		sleep 0.3
+	done
+) &
+compactor=$!
+t_ok "merging while compaction moves pages: shared frames, bytes intact" \
+	ksm_merge -t 90 6 64 4
+kill $compactor
+wait $compactor 2>/dev/null
+diag "pages migrated meanwhile: $(($(migrated) - m0))"
+t_ok "compaction migrated pages meanwhile" test "$(migrated)" -gt "$m0"
+
+t_ok "ksmod unloads" ksmod_unload
+echo $$ > /sys/fs/cgroup/cgroup.procs
+swapoff /dev/zram0
+t_done
