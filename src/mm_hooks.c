@@ -75,6 +75,25 @@ static void ksmod___ksm_exit(struct mm_struct *mm)
 	ksmod_hook_exit();
 }
 
+/* write faults that copied one of ksmod's KSM pages, since load */
+atomic_long_t ksmod_cow_breaks = ATOMIC_LONG_INIT(0);
+
+/*
+ * do_wp_page(vmf): a write fault on a write-protected pte, with the page
+ * table lock held. The kernel always copies a KSM page here; count it when
+ * the page is ksmod's.
+ */
+static void ksmod_wp_fault(struct ksmod_hook *hook, struct ftrace_regs *fregs)
+{
+	struct vm_fault *vmf = (struct vm_fault *)ksmod_fregs_arg(fregs, 0);
+	pte_t pte = vmf->orig_pte;
+
+	if (!pte_present(pte) || !pfn_valid(pte_pfn(pte)))
+		return;
+	if (ksmod_stable_owns(pfn_folio(pte_pfn(pte))))
+		atomic_long_inc(&ksmod_cow_breaks);
+}
+
 /* Is argument @n of the hooked function a folio ksmod made KSM? */
 static bool ksmod_arg_is_ours(struct pt_regs *regs, unsigned int n)
 {
@@ -149,6 +168,7 @@ static struct ksmod_hook ksmod_mm_hooks[] = {
 	{
 		.name = "do_wp_page",
 		.target = &ksym.do_wp_page,
+		.observe = ksmod_wp_fault,
 		.optional = true,
 	},
 	{

@@ -13,6 +13,7 @@
 #include <linux/module.h>
 #include <linux/sysfs.h>
 
+#include "mm_hooks.h"
 #include "rmap.h"
 #include "scan.h"
 #include "stable_tree.h"
@@ -121,6 +122,17 @@ static struct ksmod_counter_attr pages_volatile_attr = {
 	.read = pages_volatile_read,
 };
 
+/* ksmod's own: write faults that broke a merged page (kernel: cow_ksm) */
+static unsigned long cow_breaks_read(void)
+{
+	return atomic_long_read(&ksmod_cow_breaks);
+}
+
+static struct ksmod_counter_attr cow_breaks_attr = {
+	.kattr = __ATTR(cow_breaks, 0444, counter_show, NULL),
+	.read = cow_breaks_read,
+};
+
 static struct attribute *ksmod_ksm_attrs[] = {
 	&run_attr.kattr.attr,
 	&pages_to_scan_attr.kattr.attr,
@@ -131,6 +143,7 @@ static struct attribute *ksmod_ksm_attrs[] = {
 	&pages_volatile_attr.kattr.attr,
 	&pages_scanned_attr.kattr.attr,
 	&full_scans_attr.kattr.attr,
+	&cow_breaks_attr.kattr.attr,
 	NULL,
 };
 

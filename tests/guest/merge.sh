@@ -16,8 +16,11 @@ settled() { [ "$(obj rmap_items)" = 0 ] && [ "$(obj stable_nodes)" = 0 ] && [ "$
 t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"
 
+c0=$(cat $K/cow_breaks)
 t_ok "2 processes x 32 pages, 4 contents: 4 frames, then COW intact" \
 	ksm_merge -t 60 2 32 4
+t_is "cow_breaks counted each of the 64 writes to a merged page" \
+	"$(($(cat $K/cow_breaks) - c0))" 64
 t_ok "8 processes x 64 pages, 8 contents: 8 frames, then COW intact" \
 	ksm_merge -t 90 8 64 8
 t_ok "registered by a third process through /dev/ksmod: merged the same" \
