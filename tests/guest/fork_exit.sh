@@ -1,0 +1,166 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# fork_exit: a child of a ksmod-owned process is ksmod's, with the same
+# ranges; ksmod forgets a process when it exits (or execs), so that
+# mm_slots in /sys/kernel/debug/ksmod/objects goes back where it was, also
+# after 1000 fork+exit cycles; forks of processes nobody registered take
+# no slot; unload while a registered process forks and exits in a loop.
+# shellcheck disable=SC2154 # NAME_pid, NAME_addr...: set by dm_start
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+# --- dupmem driver (tests/prog/dupmem.c) -----------------------------------
+# dm_start NAME [OPTIONS]: start dupmem in the background, commands through
+# the FIFO NAME.fifo; its first line sets NAME_pid, NAME_addr, NAME_end, ...
+dm_start() {
+	_dn=$1
+	shift
+	rm -f "$_dn.fifo" "$_dn.out" "$_dn.err"
+	mkfifo "$_dn.fifo" || return 1
+	dupmem -c "$_dn.fifo" "$@" >"$_dn.out" 2>"$_dn.err" &
+	if ! wait_for 20 grep -q '^pid=' "$_dn.out"; then
+		cat "$_dn.out" "$_dn.err"
+		return 1
+	fi
+	for _kv in $(head -n 1 "$_dn.out"); do
+		eval "${_dn}_$_kv"
+	done
+	head -n 1 "$_dn.out"
+}
+# dm_send NAME CMD...: send one command; dm_answer NAME [SECS]: print its
+# answer, true if it starts with "ok". dm NAME CMD...: both.
+dm_send() {
+	_dn=$1
+	shift
+	if ! _rt_alive "$(eval echo "\$${_dn}_pid")"; then
+		echo "dupmem $_dn is gone"
+		return 1
+	fi
+	wc -l <"$_dn.out" >"$_dn.sent"
+	echo "$*" >"$_dn.fifo"
+}
+_dm_more() { [ "$(wc -l <"$1.out")" -gt "$(cat "$1.sent")" ]; }
+dm_answer() {
+	if ! wait_for "${2:-60}" _dm_more "$1"; then
+		echo "dupmem $1: no answer"
+		return 1
+	fi
+	_da=$(sed -n "$(($(cat "$1.sent") + 1))p" "$1.out")
+	echo "$_da"
+	case $_da in ok*) return 0 ;; esac
+	return 1
+}
+dm() { dm_send "$@" && dm_answer "$1"; }
+dm_stop() {
+	_dp=$(eval echo "\$${1}_pid")
+	[ -n "$_dp" ] || return 0
+	kill -KILL "$_dp" 2>/dev/null
+	wait "$_dp" 2>/dev/null
+	return 0
+}
+# ----------------------------------------------------------------------------
+
+q() { ksmod_reg query "$@" | tr '\n' ' ' | sed 's/ $//'; }
+mg() { ksmod_reg mg "$@"; }
+
+OBJ=/sys/kernel/debug/ksmod/objects
+slots() { awk '$1 == "mm_slots" { print $2 }' $OBJ; }
+slots_are() { [ "$(slots)" = "$1" ]; }
+# t_slots DESC N: mm_slots is N, or becomes N within 5 s
+t_slots() {
+	if wait_for 5 slots_are "$2"; then
+		t_pass "$1"
+	else
+		t_fail "$1" "mm_slots is '$(slots)', expected $2"
+	fi
+}
+CYCLES=1000	# fork+exit cycles that must leave no slot behind
+# dm_slow NAME CMD...: dm for commands that take a while
+dm_slow() { dm_send "$@" && dm_answer "$1" 100; }
+uptime_cs() { awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime; }
+
+t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
+s0=$(slots)
+t_match "objects has a line mm_slots N" "$s0" '^[0-9]+$'
+case $s0 in '' | *[!0-9]*) bail "no mm_slots in $OBJ" ;; esac
+
+# P: two registered buffers, so that "the same ranges" means something.
+t_ok "P starts and madvises MADV_MERGEABLE" dm_start P -m -2 -n 16 ||
+	bail "dupmem does not start"
+t_is "P's madvise succeeded" "$P_madv" ok
+t_ok "P madvises its second buffer" dm P madvise 2
+if [ $((0x$P_addr)) -lt $((0x$P_addr2)) ]; then
+	ranges="$P_addr-$P_end $P_addr2-$P_end2"
+else
+	ranges="$P_addr2-$P_end2 $P_addr-$P_end"
+fi
+t_is "QUERY: P is ksmod's with both buffers" "$(q "$P_pid")" "owner=ksmod nr=2 $ranges"
+t_is "P takes one slot" "$(slots)" $((s0 + 1))
+
+ans=$(dm P fork)
+t_match "P forks a child that stays" "$ans" '^ok child=[0-9]+$'
+C=${ans#ok child=}
+t_is "QUERY of the child: ksmod's, with the same ranges" \
+	"$(q "$C")" "owner=ksmod nr=2 $ranges"
+t_is "the child's first buffer has mg" "$(mg "$C" "$P_addr")" mg
+t_is "and its second" "$(mg "$C" "$P_addr2")" mg
+t_is "the child takes a slot of its own" "$(slots)" $((s0 + 2))
+t_ok "the child is killed" dm P killchild
+t_slots "its slot is gone" $((s0 + 1))
+t_is "QUERY of the dead child is ESRCH" "$(q "$C")" ESRCH
+t_is "QUERY: P is unchanged" "$(q "$P_pid")" "owner=ksmod nr=2 $ranges"
+
+t0=$(uptime_cs)
+t_ok "$CYCLES fork+exit cycles of P, each child's data intact" \
+	dm_slow P forkloop $CYCLES
+diag "$CYCLES cycles took $(($(uptime_cs) - t0))0 ms"
+t_slots "they leave no slot behind" $((s0 + 1))
+t_ok "20 cycles of fork+exec of /bin/true" dm P forkexec 20
+t_slots "exec leaves no slot behind either" $((s0 + 1))
+t_is "QUERY: P is unchanged" "$(q "$P_pid")" "owner=ksmod nr=2 $ranges"
+t_ok "P's data is intact" dm P check
+
+dm_send P exit
+wait "$P_pid"
+t_is "P exits (status 0)" $? 0
+t_slots "ksmod forgets it: mm_slots is back where it started" "$s0"
+t_is "QUERY of its pid is ESRCH" "$(q "$P_pid")" ESRCH
+
+# Registered by another process: forgotten at exit just the same.
+t_ok "R starts, never asking" dm_start R -n 8
+t_is "R takes no slot" "$(slots)" "$s0"
+t_is "REGISTER of R's buffer from another process" \
+	"$(ksmod_reg register "$R_pid" "$R_addr" "$R_len")" ok
+t_is "now R takes a slot" "$(slots)" $((s0 + 1))
+dm_stop R
+t_slots "R is killed: its slot is gone" "$s0"
+
+# Nobody registered N: its forks take no slot.
+t_ok "N starts, never asking" dm_start N -n 8
+t_ok "100 fork+exit cycles of N" dm N forkloop 100
+t_is "mm_slots never moved" "$(slots)" "$s0"
+t_is "QUERY: N is nobody's" "$(q "$N_pid")" "owner=none nr=0"
+dm_stop N
+
+# Unload while a registered process forks and exits as fast as it can.
+t_ok "L starts and madvises MADV_MERGEABLE" dm_start L -m -n 16
+t_is "L takes a slot" "$(slots)" $((s0 + 1))
+t_ok "L starts fork+exit cycles, until told to stop" dm_send L forkrun
+sleep 1
+t0=$(uptime_cs)
+t_ok "ksmod unloads meanwhile" ksmod_unload
+diag "the unload took $(($(uptime_cs) - t0))0 ms"
+t_not "L was still forking when the unload finished" _dm_more L
+kill -USR1 "$L_pid"
+ans=$(dm_answer L 30)
+t_match "L's cycles all went well" "$ans" '^ok [1-9][0-9]*$'
+diag "L did ${ans#ok } cycles"
+t_is "L's VMA has no mg any more" "$(mg "$L_pid" "$L_addr")" "no mg"
+t_ok "L's data is intact" dm L check
+ans=$(dm L fork)
+t_match "L forks again, ksmod gone" "$ans" '^ok child=[0-9]+$'
+t_is "the child's VMA has no mg" "$(mg "${ans#ok child=}" "$L_addr")" "no mg"
+t_ok "the child is killed" dm L killchild
+dm_stop L
+t_done

@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dupmem - a process with pages of identical content, for the guest tests.
+ *
+ *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-s] [-H] [-2] [-c FIFO]
+ *
+ *   -n PAGES  pages in the buffer (default 64)
+ *   -f BYTE   fill byte (default 0x5a): every page is PAGES bytes of BYTE
+ *   -u        unique pages instead: each page also starts with the pid and
+ *             its index, so that no two pages anywhere are alike
+ *   -m        madvise(MADV_MERGEABLE) the buffer before reporting
+ *   -s        MAP_SHARED | MAP_ANONYMOUS instead of MAP_PRIVATE
+ *   -H        a hole: map 3 * PAGES pages and unmap the middle third; the
+ *             buffer is then the whole range, hole included
+ *   -2        a second buffer: PAGES identical pages of BYTE ^ 0xff, never
+ *             madvised before a "madvise 2" command
+ *   -c FIFO   read commands from FIFO, opened read-write so that it never
+ *             reaches end-of-file (default: stdin)
+ *
+ * Every buffer gets MADV_NOHUGEPAGE and sits between two PROT_NONE guard
+ * pages, so that no VMA of it touches another buffer's. Once set up, it
+ * prints one line (addresses in hex without 0x, lengths in bytes):
+ *   pid=P addr=A end=E len=L pages=N [madv=ok|ERR] [hole=H hole_end=HE]
+ *   [addr2=A2 end2=E2 len2=L2]
+ * then answers each command line with one line starting "ok" or "error":
+ *   madvise [2]    MADV_MERGEABLE on the buffer [the second buffer]
+ *   unmadvise [2]  MADV_UNMERGEABLE
+ *   mprotect       the middle third of the buffer becomes read-only:
+ *                  "ok split1=S1 split2=S2" (the new VMA boundaries)
+ *   mremap         move the buffer elsewhere: "ok addr=A end=E"
+ *   check          every byte still holds what it was filled with
+ *   fork           a child that checks its copy, then sleeps until killed
+ *                  (or until this process dies): "ok child=PID"
+ *   killchild      SIGKILL that child and reap it
+ *   forkloop N     N times: fork, the child checks its copy and exits,
+ *                  wait for it: "ok N"
+ *   forkexec N     N times: fork, the child execs /bin/true, wait: "ok N"
+ *   forkrun        forkloop until SIGUSR1 arrives: "ok N" (cycles done)
+ *   exit           exit at once with status 0, no answer
+ * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
+ * on stdin exits too. Exit status 0, or 1 on a set-up error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct buf {
+	char *addr;		/* start of the range (hole included) */
+	size_t len;		/* bytes of the range */
+	int fill;		/* fill byte */
+	int unique;		/* pages stamped with pid and index */
+	int hole;		/* middle third unmapped */
+};
+
+static long page_size;
+static struct buf bufs[2];
+static int nbufs = 1;
+static pid_t child;
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
+
+static const char *errname(int e)
+{
+	switch (e) {
+	case EPERM: return "EPERM";
+	case ENOENT: return "ENOENT";
+	case ESRCH: return "ESRCH";
+	case EFAULT: return "EFAULT";
+	case EINVAL: return "EINVAL";
+	case ENOMEM: return "ENOMEM";
+	case EAGAIN: return "EAGAIN";
+	case EBUSY: return "EBUSY";
+	default: return "EOTHER";
+	}
+}
+
+/* A PROT_NONE reservation of len plus a guard page each side. */
+static char *reserve(size_t len)
+{
+	char *r = mmap(NULL, len + 2 * page_size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return r == MAP_FAILED ? NULL : r + page_size;
+}
+
+static int in_hole(const struct buf *b, size_t off)
+{
+	return b->hole && off >= b->len / 3 && off < 2 * (b->len / 3);
+}
+
+static void fill_page(const struct buf *b, size_t off)
+{
+	char *p = b->addr + off;
+
+	memset(p, b->fill, page_size);
+	if (b->unique) {
+		uint64_t stamp[2] = { (uint64_t)getpid(), off / page_size };
+
+		memcpy(p, stamp, sizeof(stamp));
+	}
+}
+
+/* 0 when every page of b holds what fill_page() wrote (stamped with pid). */
+static int check_buf(const struct buf *b, pid_t pid, char *why, size_t n)
+{
+	size_t off, i;
+
+	for (off = 0; off < b->len; off += page_size) {
+		const unsigned char *p = (const unsigned char *)b->addr + off;
+		size_t from = 0;
+
+		if (in_hole(b, off))
+			continue;
+		if (b->unique) {
+			uint64_t stamp[2];
+
+			memcpy(stamp, p, sizeof(stamp));
+			if (stamp[0] != (uint64_t)pid ||
+			    stamp[1] != off / page_size) {
+				snprintf(why, n, "stamp of page %zu changed",
+					 off / page_size);
+				return 1;
+			}
+			from = sizeof(stamp);
+		}
+		for (i = from; i < (size_t)page_size; i++)
+			if (p[i] != (unsigned char)b->fill) {
+				snprintf(why, n, "byte %zu of page %zu is 0x%02x",
+					 i, off / page_size, p[i]);
+				return 1;
+			}
+	}
+	return 0;
+}
+
+static int check_all(pid_t stamp_pid, char *why, size_t n)
+{
+	int i;
+
+	for (i = 0; i < nbufs; i++)
+		if (check_buf(&bufs[i], stamp_pid, why, n))
+			return 1;
+	return 0;
+}
+
+static int setup_buf(struct buf *b, size_t pages, int shared)
+{
+	size_t off;
+
+	b->len = pages * page_size * (b->hole ? 3 : 1);
+	b->addr = reserve(b->len);
+	if (!b->addr)
+		return -1;
+	if (mmap(b->addr, b->len, PROT_READ | PROT_WRITE,
+		 MAP_FIXED | MAP_ANONYMOUS | (shared ? MAP_SHARED : MAP_PRIVATE),
+		 -1, 0) == MAP_FAILED)
+		return -1;
+	if (madvise(b->addr, b->len, MADV_NOHUGEPAGE))
+		return -1;
+	if (b->hole && munmap(b->addr + b->len / 3, b->len / 3))
+		return -1;
+	for (off = 0; off < b->len; off += page_size)
+		if (!in_hole(b, off))
+			fill_page(b, off);
+	return 0;
+}
+
+static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void answer(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void do_madvise(const char *arg, int advice)
+{
+	struct buf *b = &bufs[0];
+
+	if (arg && !strcmp(arg, "2")) {
+		if (nbufs < 2) {
+			answer("error no second buffer");
+			return;
+		}
+		b = &bufs[1];
+	}
+	if (madvise(b->addr, b->len, advice))
+		answer("error %s", errname(errno));
+	else
+		answer("ok");
+}
+
+static void do_mprotect(void)
+{
+	struct buf *b = &bufs[0];
+	size_t pages = b->len / page_size;
+	char *s1 = b->addr + pages / 3 * page_size;
+	char *s2 = b->addr + 2 * (pages / 3) * page_size;
+
+	if (b->hole || pages < 3) {
+		answer("error mprotect needs a buffer of 3+ pages, no hole");
+		return;
+	}
+	if (mprotect(s1, s2 - s1, PROT_READ))
+		answer("error mprotect: %s", errname(errno));
+	else
+		answer("ok split1=%lx split2=%lx", (unsigned long)s1,
+		       (unsigned long)s2);
+}
+
+static void do_mremap(void)
+{
+	struct buf *b = &bufs[0];
+	char *to, *p;
+
+	if (b->hole) {
+		answer("error mremap of a buffer with a hole");
+		return;
+	}
+	to = reserve(b->len);
+	if (!to) {
+		answer("error mmap: %s", errname(errno));
+		return;
+	}
+	p = mremap(b->addr, b->len, b->len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (p == MAP_FAILED) {
+		answer("error mremap: %s", errname(errno));
+		return;
+	}
+	b->addr = p;
+	answer("ok addr=%lx end=%lx", (unsigned long)p,
+	       (unsigned long)(p + b->len));
+}
+
+static void do_check(void)
+{
+	char why[128];
+
+	if (check_all(getpid(), why, sizeof(why)))
+		answer("error %s", why);
+	else
+		answer("ok");
+}
+
+static void do_fork(int cmd_fd)
+{
+	char why[128];
+	pid_t parent = getpid();
+	pid_t pid;
+
+	if (child) {
+		answer("error a child is already there");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		answer("error fork: %s", errname(errno));
+		return;
+	}
+	if (!pid) {
+		close(cmd_fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		if (check_all(parent, why, sizeof(why)))
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	child = pid;
+	answer("ok child=%d", (int)pid);
+}
+
+static void do_killchild(void)
+{
+	int status;
+
+	if (!child) {
+		answer("error no child");
+		return;
+	}
+	kill(child, SIGKILL);
+	if (waitpid(child, &status, 0) != child) {
+		answer("error waitpid: %s", errname(errno));
+		return;
+	}
+	child = 0;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		answer("ok");
+	else
+		answer("error the child had ended by itself (status 0x%x)",
+		       status);
+}
+
+/* n cycles, or until SIGUSR1 when n is -1 */
+static void do_forkloop(const char *arg, int exec, int until_usr1)
+{
+	long n = arg ? atol(arg) : 0, i;
+	pid_t parent = getpid();
+	char why[128];
+	int status;
+
+	if (until_usr1) {
+		n = -1;
+		usr1 = 0;
+	} else if (n <= 0) {
+		answer("error forkloop needs a count");
+		return;
+	}
+	fflush(stdout);
+	for (i = 0; n < 0 ? !usr1 : i < n; i++) {
+		pid_t pid = fork();
+		pid_t got;
+
+		if (pid < 0) {
+			answer("error cycle %ld: fork: %s", i, errname(errno));
+			return;
+		}
+		if (!pid) {
+			if (exec) {
+				execl("/bin/true", "true", (char *)NULL);
+				_exit(127);
+			}
+			_exit(check_all(parent, why, sizeof(why)) ? 3 : 0);
+		}
+		do
+			got = waitpid(pid, &status, 0);
+		while (got < 0 && errno == EINTR);
+		if (got != pid) {
+			answer("error cycle %ld: waitpid: %s", i,
+			       errname(errno));
+			return;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			answer("error cycle %ld: child status 0x%x%s", i,
+			       status,
+			       WEXITSTATUS(status) == 3 ? " (its data changed)"
+							: "");
+			return;
+		}
+	}
+	answer("ok %ld", i);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-s] [-H] [-2] [-c FIFO]\n");
+	exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	int opt, madv = 0, shared = 0, hole = 0, unique = 0, fill = 0x5a;
+	int madv_err = 0, cmd_fd = 0;
+	long pages = 64;
+	char line[256];
+	FILE *in;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	signal(SIGUSR1, on_usr1);
+	while ((opt = getopt(argc, argv, "n:f:umsH2c:")) != -1) {
+		switch (opt) {
+		case 'n':
+			pages = strtol(optarg, NULL, 0);
+			break;
+		case 'f':
+			fill = (int)strtol(optarg, NULL, 0) & 0xff;
+			break;
+		case 'u':
+			unique = 1;
+			break;
+		case 'm':
+			madv = 1;
+			break;
+		case 's':
+			shared = 1;
+			break;
+		case 'H':
+			hole = 1;
+			break;
+		case '2':
+			nbufs = 2;
+			break;
+		case 'c':
+			cmd_fd = open(optarg, O_RDWR | O_CLOEXEC);
+			if (cmd_fd < 0) {
+				perror(optarg);
+				return 1;
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || pages <= 0)
+		usage();
+	bufs[0].fill = fill;
+	bufs[0].unique = unique;
+	bufs[0].hole = hole;
+	if (setup_buf(&bufs[0], pages, shared)) {
+		perror("dupmem: buffer");
+		return 1;
+	}
+	if (nbufs == 2) {
+		bufs[1].fill = fill ^ 0xff;
+		if (setup_buf(&bufs[1], pages, 0)) {
+			perror("dupmem: second buffer");
+			return 1;
+		}
+	}
+	if (madv && madvise(bufs[0].addr, bufs[0].len, MADV_MERGEABLE))
+		madv_err = errno;
+
+	printf("pid=%d addr=%lx end=%lx len=%zu pages=%ld", (int)getpid(),
+	       (unsigned long)bufs[0].addr,
+	       (unsigned long)(bufs[0].addr + bufs[0].len), bufs[0].len,
+	       pages);
+	if (madv)
+		printf(" madv=%s", madv_err ? errname(madv_err) : "ok");
+	if (hole)
+		printf(" hole=%lx hole_end=%lx",
+		       (unsigned long)(bufs[0].addr + bufs[0].len / 3),
+		       (unsigned long)(bufs[0].addr + 2 * (bufs[0].len / 3)));
+	if (nbufs == 2)
+		printf(" addr2=%lx end2=%lx len2=%zu",
+		       (unsigned long)bufs[1].addr,
+		       (unsigned long)(bufs[1].addr + bufs[1].len),
+		       bufs[1].len);
+	answer("%s", "");
+
+	in = fdopen(cmd_fd, "r");
+	if (!in) {
+		perror("dupmem: fdopen");
+		return 1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		char *cmd = strtok(line, " \t\n");
+		char *arg = strtok(NULL, " \t\n");
+
+		if (!cmd)
+			continue;
+		if (!strcmp(cmd, "madvise"))
+			do_madvise(arg, MADV_MERGEABLE);
+		else if (!strcmp(cmd, "unmadvise"))
+			do_madvise(arg, MADV_UNMERGEABLE);
+		else if (!strcmp(cmd, "mprotect"))
+			do_mprotect();
+		else if (!strcmp(cmd, "mremap"))
+			do_mremap();
+		else if (!strcmp(cmd, "check"))
+			do_check();
+		else if (!strcmp(cmd, "fork"))
+			do_fork(cmd_fd);
+		else if (!strcmp(cmd, "killchild"))
+			do_killchild();
+		else if (!strcmp(cmd, "forkloop"))
+			do_forkloop(arg, 0, 0);
+		else if (!strcmp(cmd, "forkexec"))
+			do_forkloop(arg, 1, 0);
+		else if (!strcmp(cmd, "forkrun"))
+			do_forkloop(NULL, 0, 1);
+		else if (!strcmp(cmd, "exit"))
+			exit(0);
+		else
+			answer("error unknown command %s", cmd);
+	}
+	return 0;
+}
