@@ -19,6 +19,11 @@
  *              KSMOD_IOC_UNREGISTER) or a shell command (e.g. "echo 2 >
  *              .../run", "rmmod ksmod"); then every page must have a frame
  *              of its own again, before the copy-on-write check
+ *   -m         after the merge is checked: move every page to the other
+ *              NUMA node (of two) with move_pages(MPOL_MF_MOVE_ALL); the
+ *              pages must land there on new frames, stay shared on as
+ *              many frames, and keep their bytes (the scanner is stopped
+ *              meanwhile: its page references make migration retry)
  *   -s ACTION  after the merge is checked: a shell command that should
  *              swap pages out (e.g. memory.reclaim of the processes'
  *              cgroup); then some pages must be swapped out, every byte
@@ -34,11 +39,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "uapi/ksmod.h"
+
+#define MPOL_MF_MOVE_ALL (1 << 2)
 
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE 12
@@ -64,6 +72,19 @@ static long read_counter(const char *dir, const char *name)
 	}
 	close(fd);
 	return v;
+}
+
+static void write_counter(const char *dir, const char *name, const char *val)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		perror(path);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* read() until @len bytes came; -1 on EOF or error */
@@ -150,6 +171,44 @@ static int child(int rfd, int wfd, long npages, int ndistinct, int advise)
 			if (write(wfd, &n, 8) != 8)
 				return 5;
 			break;
+		case 'n': {
+			/* the node of the first page */
+			void *page = buf;
+			int st = -1;
+
+			syscall(SYS_move_pages, 0, 1, &page, NULL, &st, 0);
+			n = st;
+			if (write(wfd, &n, 8) != 8)
+				return 5;
+			break;
+		}
+		case '0':
+		case '1': {
+			/* move all to that node; answer how many are there */
+			void **pages = calloc(npages, sizeof(void *));
+			int *nodes = calloc(npages, sizeof(int));
+			int *status = calloc(npages, sizeof(int));
+			int target = cmd - '0';
+
+			if (!pages || !nodes || !status)
+				return 5;
+			for (i = 0; i < npages; i++) {
+				pages[i] = buf + i * psize;
+				nodes[i] = target;
+			}
+			syscall(SYS_move_pages, 0, npages, pages, nodes, status,
+				MPOL_MF_MOVE_ALL);
+			syscall(SYS_move_pages, 0, npages, pages, NULL, status,
+				0);
+			for (i = 0; i < npages; i++)
+				n += status[i] == target;
+			free(pages);
+			free(nodes);
+			free(status);
+			if (write(wfd, &n, 8) != 8)
+				return 5;
+			break;
+		}
 		case 't':
 			for (i = 0; i < npages; i++)
 				for (j = 0; j < psize; j++)
@@ -261,6 +320,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/sys/module/ksmod/ksm", *action = NULL, *swap = NULL;
 	int timeout = 60, opt, nproc, ndistinct, i, ok = 1, byioctl = 0;
+	int move = 0;
 	long npages, want_sharing, distinct;
 	int (*to)[2], (*from)[2];
 	uint64_t *pfns;
@@ -268,7 +328,7 @@ int main(int argc, char **argv)
 	pid_t *pids;
 
 	psize = sysconf(_SC_PAGESIZE);
-	while ((opt = getopt(argc, argv, "k:t:rx:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:rx:s:m")) != -1) {
 		if (opt == 'k')
 			dir = optarg;
 		else if (opt == 't')
@@ -279,6 +339,8 @@ int main(int argc, char **argv)
 			action = optarg;
 		else if (opt == 's')
 			swap = optarg;
+		else if (opt == 'm')
+			move = 1;
 		else
 			return 2;
 	}
@@ -321,6 +383,35 @@ int main(int argc, char **argv)
 	printf("frames %ld (want %d)\n", distinct, ndistinct);
 	if (distinct != ndistinct)
 		ok = 0;
+
+	if (move) {
+		uint64_t *before = malloc(nproc * npages * sizeof(*before));
+		long on1, bad, same = 0, node;
+
+		if (!before)
+			return 1;
+		memcpy(before, pfns, nproc * npages * sizeof(*before));
+		/* the scanner's page references would make migration retry */
+		write_counter(dir, "run", "0");
+		node = ask_all(1, to, from, 'n', 8);
+		on1 = ask_all(nproc, to, from, node == 1 ? '0' : '1', 8);
+		printf("pages moved from node %ld to the other %ld (want %ld)\n",
+		       node, on1, nproc * npages);
+		bad = ask_all(nproc, to, from, 't', 1);
+		printf("bytes after migration %s\n", bad ? "WRONG" : "intact");
+		distinct = count_frames(nproc, npages, to, from, pfns);
+		for (i = 0; i < nproc * npages; i++)
+			same += pfns[i] == before[i];
+		printf("frames after migration %ld (want %d), %ld unmoved\n",
+		       distinct, ndistinct, same);
+		if (on1 != nproc * npages || bad || distinct != ndistinct ||
+		    same)
+			ok = 0;
+		write_counter(dir, "run", "1");
+		if (!wait_merged(dir, timeout, ndistinct, want_sharing))
+			ok = 0;
+		free(before);
+	}
 
 	if (swap) {
 		long swapped, bad;
