@@ -14,6 +14,7 @@
 
 #include <linux/freezer.h>
 #include <linux/kthread.h>
+#include <linux/memory.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
@@ -386,6 +387,37 @@ int ksmod_set_sleep_millisecs(unsigned int msecs)
 	return 0;
 }
 
+/*
+ * Memory hotplug: no scan, unmerge-all or unload may walk the stable tree
+ * while memory goes offline (between MEM_GOING_OFFLINE and MEM_OFFLINE or
+ * MEM_CANCEL_OFFLINE, in one task); then nodes left pointing into the
+ * offlined range are pruned. Rmap walks and migration need no mutex.
+ */
+static int ksmod_memory_callback(struct notifier_block *nb,
+				 unsigned long action, void *arg)
+{
+	struct memory_notify *mn = arg;
+
+	switch (action) {
+	case MEM_GOING_OFFLINE:
+		mutex_lock(&ksmod_thread_mutex);
+		break;
+	case MEM_OFFLINE:
+		ksmod_stable_prune(mn->start_pfn,
+				   mn->start_pfn + mn->nr_pages);
+		mutex_unlock(&ksmod_thread_mutex);
+		break;
+	case MEM_CANCEL_OFFLINE:
+		mutex_unlock(&ksmod_thread_mutex);
+		break;
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block ksmod_memory_nb = {
+	.notifier_call = ksmod_memory_callback,
+};
+
 int ksmod_scan_init(void)
 {
 	if (ksmod_run > KSMOD_RUN_MERGE) {
@@ -397,11 +429,13 @@ int ksmod_scan_init(void)
 		pr_err("cannot start the scanner thread\n");
 		return PTR_ERR(ksmod_thread);
 	}
+	register_memory_notifier(&ksmod_memory_nb);
 	return 0;
 }
 
 void ksmod_scan_exit(void)
 {
+	unregister_memory_notifier(&ksmod_memory_nb);
 	kthread_stop(ksmod_thread);
 	ksmod_scan_slot = NULL;
 }

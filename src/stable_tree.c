@@ -324,6 +324,31 @@ void ksmod_stable_free_all(void)
 }
 
 /**
+ * ksmod_stable_prune() - drop the nodes of pages in [@start, @end) pfns
+ * @start:	first pfn of memory that went offline
+ * @end:	pfn past it
+ *
+ * Migration moved every page it could out of memory going offline and
+ * updated the nodes; a node still pointing there refers to a struct page
+ * that may no longer exist, so it is dropped without looking at the page.
+ * The scanner is kept out meanwhile (scan.c).
+ */
+void ksmod_stable_prune(unsigned long start, unsigned long end)
+{
+	struct rb_node *node = rb_first(&ksmod_stable_root);
+
+	while (node) {
+		struct ksmod_stable_node *n =
+			rb_entry(node, struct ksmod_stable_node, node);
+
+		node = rb_next(node);
+		if (n->kpfn >= start && n->kpfn < end)
+			ksmod_node_remove(n);
+		cond_resched();
+	}
+}
+
+/**
  * ksmod_stable_migrate() - folio_migrate_ksm() for ksmod's KSM pages
  * @newfolio:	where the page's content now is, locked, mapping copied
  * @folio:	the old page, locked
