@@ -46,6 +46,17 @@ u32 ksmod_checksum(struct page *page)
 	return sum;
 }
 
+/* memcmp() of two pages' contents: the order of both trees */
+int ksmod_memcmp_pages(struct page *a, struct page *b)
+{
+	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
+	int ret = memcmp(va, vb, PAGE_SIZE);
+
+	kunmap_local(vb);
+	kunmap_local(va);
+	return ret;
+}
+
 /* The VMA at @addr if ksmod may merge there; mmap lock held. */
 static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
 						 unsigned long addr)
@@ -166,16 +177,6 @@ out_mn:
 	return err;
 }
 
-static bool ksmod_pages_identical(struct page *a, struct page *b)
-{
-	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
-	bool same = !memcmp(va, vb, PAGE_SIZE);
-
-	kunmap_local(vb);
-	kunmap_local(va);
-	return same;
-}
-
 /*
  * Merge @page, mapped at @addr in @vma, into @kpage; with no @kpage,
  * upgrade @page itself into a KSM page (no node yet).
@@ -207,7 +208,7 @@ static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
 		folio_mark_accessed(folio);
 		folio_set_dirty(folio);
 		err = 0;
-	} else if (ksmod_pages_identical(page, kpage)) {
+	} else if (!ksmod_memcmp_pages(page, kpage)) {
 		err = ksmod_replace_page(vma, page, kpage, addr, orig_pte);
 	}
 out_unlock:

@@ -10,6 +10,7 @@
 struct ksmod_rmap_item;
 
 u32 ksmod_checksum(struct page *page);
+int ksmod_memcmp_pages(struct page *a, struct page *b);
 int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 			      struct page *kpage);
 struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,

@@ -20,13 +20,13 @@
  */
 #include "ksmod.h"
 
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "merge.h"
 #include "rmap.h"
 #include "stable_tree.h"
 #include "symbols.h"
@@ -158,16 +158,6 @@ stale:
 		goto again;
 	ksmod_node_remove(n);
 	return NULL;
-}
-
-static int ksmod_memcmp_pages(struct page *a, struct page *b)
-{
-	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
-	int ret = memcmp(va, vb, PAGE_SIZE);
-
-	kunmap_local(vb);
-	kunmap_local(va);
-	return ret;
 }
 
 /**

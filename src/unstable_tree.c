@@ -11,10 +11,10 @@
  */
 #include "ksmod.h"
 
-#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/rbtree.h>
 
+#include "merge.h"
 #include "rmap.h"
 #include "symbols.h"
 #include "unstable_tree.h"
@@ -41,16 +41,6 @@ static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
 		page = ksmod_get_anon_page(vma, addr);
 	mmap_read_unlock(mm);
 	return page;
-}
-
-static int ksmod_cmp_pages(struct page *a, struct page *b)
-{
-	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
-	int ret = memcmp(va, vb, PAGE_SIZE);
-
-	kunmap_local(vb);
-	kunmap_local(va);
-	return ret;
 }
 
 /**
@@ -82,7 +72,7 @@ struct ksmod_rmap_item *ksmod_unstable_search_insert(
 			put_page(tp);
 			return NULL;
 		}
-		ret = ksmod_cmp_pages(page, tp);
+		ret = ksmod_memcmp_pages(page, tp);
 		parent = *new;
 		if (ret < 0) {
 			put_page(tp);

@@ -11,56 +11,6 @@
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
-# --- dupmem driver (tests/prog/dupmem.c) -----------------------------------
-# dm_start NAME [OPTIONS]: start dupmem in the background, commands through
-# the FIFO NAME.fifo; its first line sets NAME_pid, NAME_addr, NAME_end, ...
-dm_start() {
-	_dn=$1
-	shift
-	rm -f "$_dn.fifo" "$_dn.out" "$_dn.err"
-	mkfifo "$_dn.fifo" || return 1
-	dupmem -c "$_dn.fifo" "$@" >"$_dn.out" 2>"$_dn.err" &
-	if ! wait_for 20 grep -q '^pid=' "$_dn.out"; then
-		cat "$_dn.out" "$_dn.err"
-		return 1
-	fi
-	for _kv in $(head -n 1 "$_dn.out"); do
-		eval "${_dn}_$_kv"
-	done
-	head -n 1 "$_dn.out"
-}
-# dm_send NAME CMD...: send one command; dm_answer NAME [SECS]: print its
-# answer, true if it starts with "ok". dm NAME CMD...: both.
-dm_send() {
-	_dn=$1
-	shift
-	if ! _rt_alive "$(eval echo "\$${_dn}_pid")"; then
-		echo "dupmem $_dn is gone"
-		return 1
-	fi
-	wc -l <"$_dn.out" >"$_dn.sent"
-	echo "$*" >"$_dn.fifo"
-}
-_dm_more() { [ "$(wc -l <"$1.out")" -gt "$(cat "$1.sent")" ]; }
-dm_answer() {
-	if ! wait_for "${2:-60}" _dm_more "$1"; then
-		echo "dupmem $1: no answer"
-		return 1
-	fi
-	_da=$(sed -n "$(($(cat "$1.sent") + 1))p" "$1.out")
-	echo "$_da"
-	case $_da in ok*) return 0 ;; esac
-	return 1
-}
-dm() { dm_send "$@" && dm_answer "$1"; }
-dm_stop() {
-	_dp=$(eval echo "\$${1}_pid")
-	[ -n "$_dp" ] || return 0
-	kill -KILL "$_dp" 2>/dev/null
-	wait "$_dp" 2>/dev/null
-	return 0
-}
-# ----------------------------------------------------------------------------
 
 q() { ksmod_reg query "$@" | tr '\n' ' ' | sed 's/ $//'; }
 mg() { ksmod_reg mg "$@"; }
