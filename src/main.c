@@ -97,12 +97,15 @@ static void __exit ksmod_exit(void)
 {
 	ksmod_debugfs_exit();
 	ksmod_sysfs_exit();
-	ksmod_scan_exit();
+	ksmod_scan_stop();
 	/* unmerge while the hooks still route exits and forks to ksmod */
+	ksmod_scan_lock();
 	ksmod_registry_release();
 	ksmod_stable_free_all();
+	ksmod_scan_unlock();
 	ksmod_mm_hooks_exit();
 	ksmod_chardev_exit();
+	ksmod_scan_exit();
 	ksmod_registry_exit();
 	ksmod_stable_exit();
 	ksmod_rmap_exit();

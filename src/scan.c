@@ -433,11 +433,30 @@ int ksmod_scan_init(void)
 	return 0;
 }
 
+/* Stop the thread (unload); nothing scans after this returns. */
+void ksmod_scan_stop(void)
+{
+	kthread_stop(ksmod_thread);
+	ksmod_thread = NULL;
+	ksmod_scan_slot = NULL;
+}
+
+/* Keep scans, memory offlining and run=2 off the trees (unload). */
+void ksmod_scan_lock(void)
+{
+	mutex_lock(&ksmod_thread_mutex);
+}
+
+void ksmod_scan_unlock(void)
+{
+	mutex_unlock(&ksmod_thread_mutex);
+}
+
 void ksmod_scan_exit(void)
 {
+	if (ksmod_thread)
+		ksmod_scan_stop();
 	unregister_memory_notifier(&ksmod_memory_nb);
-	kthread_stop(ksmod_thread);
-	ksmod_scan_slot = NULL;
 }
 
 /* debugfs "scan" */

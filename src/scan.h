@@ -23,6 +23,9 @@ int ksmod_set_pages_to_scan(unsigned int nr);
 int ksmod_set_sleep_millisecs(unsigned int msecs);
 
 int ksmod_scan_init(void);
+void ksmod_scan_stop(void);
+void ksmod_scan_lock(void);
+void ksmod_scan_unlock(void);
 void ksmod_scan_exit(void);
 void ksmod_scan_show(struct seq_file *m);
 
