@@ -53,6 +53,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "errname.h"
 
 struct buf {
 	char *addr;		/* start of the range (hole included) */
@@ -72,21 +73,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	usr1 = 1;
-}
-
-static const char *errname(int e)
-{
-	switch (e) {
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case ENOMEM: return "ENOMEM";
-	case EAGAIN: return "EAGAIN";
-	case EBUSY: return "EBUSY";
-	default: return "EOTHER";
-	}
 }
 
 /* A PROT_NONE reservation of len plus a guard page each side. */

@@ -17,22 +17,7 @@
 #include <unistd.h>
 
 #include "uapi/ksmod.h"
-
-static const char *errname(int e)
-{
-	switch (e) {
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case ENOTTY: return "ENOTTY";
-	case ENOMEM: return "ENOMEM";
-	case EBUSY: return "EBUSY";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	default: return "EOTHER";
-	}
-}
+#include "errname.h"
 
 int main(int argc, char **argv)
 {

@@ -38,29 +38,12 @@
 #include <unistd.h>
 
 #include "uapi/ksmod.h"
+#include "errname.h"
 
 #define DEFAULT_CAP	64
 #define NSENTINEL	4
 #define SENTINEL_BYTE	0xa5
 #define BAD_PTR		((void *)16)	/* in the unmapped page zero */
-
-static const char *errname(int e)
-{
-	switch (e) {
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case ENOTTY: return "ENOTTY";
-	case ENOMEM: return "ENOMEM";
-	case EBUSY: return "EBUSY";
-	case EACCES: return "EACCES";
-	case EAGAIN: return "EAGAIN";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	default: return "EOTHER";
-	}
-}
 
 static const char *owner_name(__u32 owner)
 {
