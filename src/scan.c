@@ -125,6 +125,7 @@ static void ksmod_scan_next_slot(void)
 		/* a full pass is done */
 		ksmod_full_scans++;
 		ksmod_unstable_reset();
+		ksmod_stable_prune_unused();
 	}
 }
 
@@ -144,8 +145,11 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 							   struct ksmod_mm_slot,
 							   list);
 		spin_unlock(&ksmod_mm_lock);
-		if (!ksmod_scan_slot)
+		if (!ksmod_scan_slot) {
+			/* nobody registered: what nodes remain are unused */
+			ksmod_stable_prune_unused();
 			return NULL;
+		}
 		ksmod_scan_address = 0;
 		ksmod_scan_rmap_list = &ksmod_scan_slot->rmap_list;
 	}

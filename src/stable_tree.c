@@ -283,6 +283,17 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 	if (!page)
 		return;	/* the node was stale and let go of every item */
 	ksmod_stable_detach(item);
+	/*
+	 * The last item gone and nothing maps the page (its processes
+	 * exited): drop the node now rather than when a search next meets
+	 * it. The page, if reused from the swap cache, is copied.
+	 */
+	if (hlist_empty(&item->head->hlist) && !folio_mapped(page_folio(page))) {
+		struct ksmod_stable_node *n = item->head;
+
+		ksmod_folio_set_node(page_folio(page), NULL);
+		ksmod_node_remove(n);
+	}
 	unlock_page(page);
 	put_page(page);
 }
@@ -307,6 +318,38 @@ void ksmod_stable_free_all(void)
 			continue;	/* stale: removed */
 		ksmod_folio_set_node(page_folio(page), NULL);
 		ksmod_node_remove(n);
+		unlock_page(page);
+		put_page(page);
+		cond_resched();
+	}
+}
+
+/**
+ * ksmod_stable_prune_unused() - drop nodes no rmap item and no pte use
+ *
+ * An item leaves while its process is still unmapping (exit), or the page
+ * is freed later: such nodes would wait for a search to meet them. Called
+ * once per full pass, with the thread mutex held.
+ */
+void ksmod_stable_prune_unused(void)
+{
+	struct rb_node *node = rb_first(&ksmod_stable_root);
+
+	while (node) {
+		struct ksmod_stable_node *n =
+			rb_entry(node, struct ksmod_stable_node, node);
+		struct page *page;
+
+		node = rb_next(node);
+		if (!hlist_empty(&n->hlist))
+			continue;
+		page = ksmod_node_page(n, true);	/* drops it if stale */
+		if (!page)
+			continue;
+		if (hlist_empty(&n->hlist) && !folio_mapped(page_folio(page))) {
+			ksmod_folio_set_node(page_folio(page), NULL);
+			ksmod_node_remove(n);
+		}
 		unlock_page(page);
 		put_page(page);
 		cond_resched();

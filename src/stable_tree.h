@@ -36,6 +36,7 @@ void ksmod_stable_append(struct ksmod_rmap_item *item,
 void ksmod_stable_remove_item(struct ksmod_rmap_item *item);
 void ksmod_stable_free_all(void);
 void ksmod_stable_prune(unsigned long start, unsigned long end);
+void ksmod_stable_prune_unused(void);
 
 void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio);
 bool ksmod_stable_owns(struct folio *folio);

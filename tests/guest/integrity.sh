@@ -21,7 +21,8 @@ t_ok "the scanner was busy meanwhile ($(($(cat $K/pages_scanned) - s0)) pages sc
 	test $(($(cat $K/pages_scanned) - s0)) -gt 1000
 diag "cow_breaks $(cat $K/cow_breaks), full_scans $(cat $K/full_scans)"
 t_ok "merges were broken by writes meanwhile" test "$(cat $K/cow_breaks)" -gt 0
-t_ok "once they exit, nothing is left" wait_for 20 settled
+t_ok "once they exit, nothing is left" wait_for 20 settled ||
+	diag "$(cat $O)"
 
 # 200 processes that merge and exit, as fast as they can
 i=0
@@ -31,6 +32,7 @@ while [ $i -lt 40 ]; do
 	ksm_stress 5 8 0 >/dev/null 2>&1 || fails=$((fails + 1))
 done
 t_is "200 short-lived merging processes, none failed" "$fails" 0
-t_ok "and no rmap item, node or slot is left" wait_for 20 settled
+t_ok "and no rmap item, node or slot is left" wait_for 20 settled ||
+	diag "$(cat $O)"
 t_ok "ksmod unloads" ksmod_unload
 t_done
