@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "util.h"
 
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE 12
@@ -163,21 +164,6 @@ static int kthread_cpu(pid_t pid, long long *ticks, long long *ns)
 	return 0;
 }
 
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -227,13 +213,6 @@ static int child(int rfd, int wfd, long npages, int ndistinct)
 			return 4;
 	}
 	return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Distinct frames mapped by all processes; -1 on error or absent page. */

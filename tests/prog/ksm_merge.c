@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "uapi/ksmod.h"
+#include "util.h"
 
 #define MPOL_MF_MOVE_ALL (1 << 2)
 
@@ -85,22 +86,6 @@ static void write_counter(const char *dir, const char *name, const char *val)
 		perror(path);
 	if (fd >= 0)
 		close(fd);
-}
-
-/* read() until @len bytes came; -1 on EOF or error */
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
 }
 
 static uint64_t pagemap(void *addr)
@@ -247,13 +232,6 @@ static int range_ioctl(unsigned long cmd, pid_t pid, void *start, long len)
 	ret = ioctl(fd, cmd, &req);
 	close(fd);
 	return ret;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* Wait until the counters show every duplicate merged. */
