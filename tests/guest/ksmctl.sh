@@ -17,7 +17,7 @@ t_ok "ksmctl loads ksmod with parameters" \
 t_is "the parameters took effect" "$(cat /sys/module/ksmod/ksm/pages_to_scan)" 33
 release=$(modinfo -F version /lib/ksmod/ksmod.ko)
 t_match "version names the release and ABI" "$(ksmctl version)" \
-	"^ksmod $release, ABI 1\\.1 "
+	"^ksmod $release, ABI 1\\.2 "
 t_is "status shows the tunables" "$(ksmctl status | tr -s ' ')" \
 	"$(printf 'run 1\npages_to_scan 33\nsleep_millisecs 20')"
 t_not "loading twice fails" ksmctl load -f /lib/ksmod/ksmod.ko

@@ -29,6 +29,8 @@
  *                  "ok split1=S1 split2=S2" (the new VMA boundaries)
  *   mremap         move the buffer elsewhere: "ok addr=A end=E"
  *   check          every byte still holds what it was filled with
+ *   touch N        write the byte it holds back into the last byte of each
+ *                  of the first N pages: a write fault each, no change
  *   fork           a child that checks its copy, then sleeps until killed
  *                  (or until this process dies): "ok child=PID"
  *   killchild      SIGKILL that child and reap it
@@ -247,6 +249,23 @@ static void do_check(void)
 		answer("ok");
 }
 
+static void do_touch(const char *arg)
+{
+	long n = arg ? atol(arg) : 0, i;
+	struct buf *b = &bufs[0];
+
+	if (n <= 0 || n > (long)(b->len / page_size)) {
+		answer("error bad page count");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		volatile char *p = b->addr + (i + 1) * page_size - 1;
+
+		*p = *p;
+	}
+	answer("ok %ld", n);
+}
+
 static void do_fork(int cmd_fd)
 {
 	char why[128];
@@ -455,6 +474,8 @@ int main(int argc, char **argv)
 			do_mremap();
 		else if (!strcmp(cmd, "check"))
 			do_check();
+		else if (!strcmp(cmd, "touch"))
+			do_touch(arg);
 		else if (!strcmp(cmd, "fork"))
 			do_fork(cmd_fd);
 		else if (!strcmp(cmd, "killchild"))
