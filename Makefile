@@ -11,6 +11,10 @@
 #                          lockdep, ...; scripts/debug-kernel builds or reuses it)
 #   make demo              boot a stock kernel, show ksmod saving memory
 #   make setup             install what building and testing need (apt)
+#   make install           DKMS: add, build and install for every target kernel
+#                          installed, and /etc/modprobe.d/ksmod.conf
+#                          (scripts/dkms-install; KERNELS="6.1 ..." to choose)
+#   make uninstall         DKMS: remove it all again
 #   make ksmctl            build the command-line tool
 #   make checkpatch        run the kernel's checkpatch.pl over the sources
 #   make clean
@@ -29,7 +33,8 @@ SOURCES := Kbuild dkms.conf $(shell find src include tests/modules -type f \
 	     \( -name '*.c' -o -name '*.h' -o -name Kbuild \) 2>/dev/null)
 PROBES := $(wildcard src/compat/probes/*.c)
 
-.PHONY: all module kernels check check-debug demo bench setup ksmctl checkpatch clean
+.PHONY: all module kernels check check-debug demo bench setup install uninstall ksmctl \
+	checkpatch clean
 
 all: module
 
@@ -63,6 +68,12 @@ bench:
 setup:
 	scripts/setup
 
+install:
+	scripts/dkms-install $(addprefix -k ,$(KERNELS))
+
+uninstall:
+	scripts/dkms-install -u
+
 ksmctl:
 	$(MAKE) -C ksmctl
 
@@ -71,4 +82,4 @@ checkpatch:
 
 clean:
 	rm -rf build
-	-$(MAKE) -C ksmctl clean
+	if [ -f ksmctl/Makefile ]; then $(MAKE) -C ksmctl clean; fi
