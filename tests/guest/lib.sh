@@ -49,6 +49,13 @@
 #   helper_unload NAME      rmmod NAME with the same timeout
 #   stock_load NAME [P=V]   modprobe a stock kernel module included by a
 #                           "# ksmod-modules: NAME" line in the test
+#   use_kmod                /sbin/modprobe, modinfo, depmod and lsmod are
+#                           kmod's from here on, as on Debian, and so are
+#                           these names in the calling shell (busybox sh
+#                           runs its own applets for bare names: children
+#                           such as `sh -c` need the /sbin/ path); a test
+#                           with a "# ksmod-needs: dkms" line gets kmod and
+#                           the DKMS-installed ksmod in /lib/modules/KVER
 #   dmesg_mark [LABEL]      write a unique mark into the kernel log
 #   dmesg_since_mark        print the kernel log after the last mark (or,
 #                           before any mark, since the test began)
@@ -329,6 +336,20 @@ ksmod_unload() {
 
 stock_load() {
 	modprobe "$@"
+}
+
+use_kmod() {
+	if [ ! -x /usr/bin/kmod ]; then
+		echo "/usr/bin/kmod is missing: the test needs a '# ksmod-needs: dkms' line" >&2
+		return 1
+	fi
+	for _uk in modprobe modinfo depmod lsmod; do
+		ln -sf /usr/bin/kmod /sbin/$_uk || return 1
+	done
+	modprobe() { /sbin/modprobe "$@"; }
+	modinfo() { /sbin/modinfo "$@"; }
+	depmod() { /sbin/depmod "$@"; }
+	lsmod() { /sbin/lsmod "$@"; }
 }
 
 dmesg_mark() {
