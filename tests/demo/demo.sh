@@ -1,48 +1,72 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# demo: what a new user sees: identical workers, ksmod loaded, memory saved.
+# demo: what a new user sees: ksmod installed with DKMS, identical workers,
+# `modprobe ksmod`, memory before and after, `modprobe -r ksmod`.
 # Run by scripts/demo (make demo); it prints this test's output.
+# ksmod-needs: dkms
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
 K=/sys/module/ksmod/ksm
+NPROC=6
+MIB=32
 say() { printf '# %s\n' "$*"; }
 show() { say "\$ $*"; "$@" 2>&1 | sed 's/^/#   /'; }
-mem_used_mib() { awk '/MemTotal/ { t = $2 } /MemFree/ { f = $2 } END { print int((t - f) / 1024) }' /proc/meminfo; }
+meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 
-say "kernel: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MiB" }' /proc/meminfo)"
-base=$(mem_used_mib)
-say "starting 6 workers holding the same 32 MiB each (none of them asks for KSM)"
-demo_workers 6 32 >/tmp/workers &
-wait_for 60 sh -c '[ "$(wc -l </tmp/workers)" -ge 6 ]'
+use_kmod || bail "no kmod in the guest"
+say "kernel: Debian's stock $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs," \
+	"$(meminfo_mib MemTotal) MiB of memory"
+say "ksmod is installed as 'make install' leaves it (DKMS):"
+show modinfo -F filename ksmod
+show modinfo -F version ksmod
+base=$(meminfo_mib AnonPages)
+
+say
+say "starting $NPROC workers that each hold the same $MIB MiB of data, as identical"
+say "VMs or a pool of identical worker processes would (none asks for KSM)"
+demo_workers $NPROC $MIB >/tmp/workers &
+wait_for 60 sh -c "[ \$(wc -l </tmp/workers) -ge $NPROC ]"
 sleep 1
-before=$(mem_used_mib)
-say "memory in use: $before MiB ($((before - base)) MiB more than before the workers)"
+before=$(meminfo_mib AnonPages)
+free_before=$(meminfo_mib MemFree)
+say "anonymous memory in use (AnonPages in /proc/meminfo): $before MiB," \
+	"$((before - base)) MiB of it the workers'"
 
-show ksmctl load -f /lib/ksmod/ksmod.ko run=1 pages_to_scan=4000 sleep_millisecs=0
+say
+show modprobe ksmod run=1 pages_to_scan=4000 sleep_millisecs=0
 t_ok "ksmod is loaded" ksmod_loaded
-show ksmctl version
 say "registering each worker's memory through /dev/ksmod, as a VM host would:"
 while read -r pid addr len; do
 	show ksmod_reg register "$pid" "$addr" "$((0x$len))"
 done </tmp/workers
-say "waiting for the scanner to merge the duplicates..."
-want=$((6 * 32 * 256 - 256))
+say "waiting for ksmod's scanner to merge the duplicate pages..."
+want=$((NPROC * MIB * 256 - 256))
 wait_for 120 sh -c "[ \$(cat $K/pages_sharing) -ge $want ]"
-after=$(mem_used_mib)
-show ksmctl status
-for f in pages_shared pages_sharing pages_unshared full_scans; do
-	say "$(printf '%-16s %s' $f "$(cat $K/$f)")"
-done
-say "memory in use: $before MiB before merging, $after MiB after"
-say "saved: $((before - after)) MiB; ksmod maps $(($(cat $K/pages_sharing) * 4 / 1024)) MiB of duplicates onto $(($(cat $K/pages_shared) * 4)) KiB of KSM pages"
-t_ok "pages are shared" test "$(cat $K/pages_sharing)" -ge "$want"
-t_ok "memory was saved" test $((before - after)) -ge 100
-
-say "stopping the workers and unloading ksmod"
-kill $(cut -d' ' -f1 /tmp/workers) 2>/dev/null
 sleep 1
-show ksmctl unload
+after=$(meminfo_mib AnonPages)
+free_after=$(meminfo_mib MemFree)
+show ksmctl status
+
+say
+say "                              without ksmod   with ksmod"
+say "$(printf '  anonymous memory (AnonPages) %9s MiB %8s MiB' "$before" "$after")"
+say "$(printf '  free memory (MemFree)        %9s MiB %8s MiB' "$free_before" "$free_after")"
+say "saved: $((before - after)) MiB: ksmod maps $(($(cat $K/pages_sharing) * 4 / 1024)) MiB" \
+	"of duplicates onto $(($(cat $K/pages_shared) * 4)) KiB of shared pages"
+say "(MemFree lags: the kernel keeps some freed pages on per-CPU lists for a while)"
+t_ok "pages are shared" test "$(cat $K/pages_sharing)" -ge "$want"
+t_ok "memory was saved" test $((before - after)) -ge $((MIB * (NPROC - 1) - 8))
+
+say
+say "removing ksmod: modprobe -r first gives every worker its own copy again"
+say "(/etc/modprobe.d/ksmod.conf), then unloads the module"
+show modprobe -r ksmod
 t_not "ksmod is unloaded" ksmod_loaded
+unmerged=$(meminfo_mib AnonPages)
+say "anonymous memory in use: $unmerged MiB, as without ksmod"
+t_ok "the workers have their own copies again" test $((unmerged - after)) -ge $((MIB * (NPROC - 1) - 8))
+
+kill $(cut -d' ' -f1 /tmp/workers) 2>/dev/null
 t_done
