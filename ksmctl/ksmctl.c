@@ -805,9 +805,9 @@ static void print_status_text(const struct ksm_state *st,
 	       run ? run_meaning(run) : "?", run ?: "?");
 	if (state_num(st, "pages_sharing", &sharing) &&
 	    state_num(st, "pages_shared", &shared))
-		printf("memory saved:   %s (%lld mappings share %lld KSM pages)\n",
+		printf("memory saved:   %s (%lld mappings share %lld KSM page%s)\n",
 		       human(h, sizeof(h), sharing * page_size), sharing + shared,
-		       shared);
+		       shared, shared == 1 ? "" : "s");
 	if (state_num(st, "general_profit", &profit))
 		printf("profit:         %s (saved minus metadata)\n",
 		       human(h, sizeof(h), profit));
@@ -1155,6 +1155,20 @@ static int mergeable_maps(pid_t pid, struct span **spans)
 	return nr;
 }
 
+/* "registered 2 ranges, 1.0 MiB, of pid 42 (name)" */
+static void print_done(const char *what, int nr, unsigned long long bytes,
+		       pid_t pid, int gone)
+{
+	char comm[32], h[32];
+
+	read_comm(pid, comm, sizeof(comm));
+	printf("%sed %d range%s, %s, of pid %d (%s)", what, nr,
+	       nr == 1 ? "" : "s", human(h, sizeof(h), bytes), pid, comm);
+	if (gone)
+		printf("; %d unmapped meanwhile", gone);
+	printf("\n");
+}
+
 /* register/unregister PID: every mergeable mapping, or every range. */
 static int whole_process(int fd, bool reg, pid_t pid)
 {
@@ -1165,7 +1179,6 @@ static int whole_process(int fd, bool reg, pid_t pid)
 	struct ksmod_range *r = NULL;
 	int i, nr, done = 0, gone = 0, err;
 	__u32 nr_r, owner;
-	char comm[32], h[32];
 
 	if (reg) {
 		nr = mergeable_maps(pid, &spans);
@@ -1205,12 +1218,7 @@ static int whole_process(int fd, bool reg, pid_t pid)
 		bytes += spans[i].end - spans[i].start;
 	}
 	free(spans);
-	read_comm(pid, comm, sizeof(comm));
-	printf("%sed %d range%s, %s, of pid %d (%s)", what, done,
-	       done == 1 ? "" : "s", human(h, sizeof(h), bytes), pid, comm);
-	if (gone)
-		printf("; %d unmapped meanwhile", gone);
-	printf("\n");
+	print_done(what, done, bytes, pid, gone);
 	return EXIT_OK;
 }
 
@@ -1257,6 +1265,8 @@ static int cmd_register(bool reg, int argc, char **argv)
 		if (err) {
 			range_error(what, pid, start, end, -err);
 			ret = exit_for(-err);
+		} else {
+			print_done(what, 1, len, pid, 0);
 		}
 	}
 	/* madvise of a process the kernel's KSM had goes to the kernel's */
