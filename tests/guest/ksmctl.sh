@@ -85,7 +85,7 @@ t_is "loading twice: 1" "$(rc ksmctl load -f $KO)" 1
 t_match "saying why" "$(out ksmctl load -f $KO)" 'already loaded'
 release=$(modinfo -F version $KO)
 t_match "version names the release and ABI" "$(ksmctl version)" \
-	"^ksmod $release, ABI 1\\.1 "
+	"^ksmod $release, ABI 1\\.2 "
 t_is "version --json: the release" "$(ksmctl --json version | jsonq .release)" \
 	"$release"
 t_is "version --json: the ABI major" \
