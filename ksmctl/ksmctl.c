@@ -290,9 +290,10 @@ static void json_string(const char *s)
 	for (; *s; s++) {
 		unsigned char c = *s;
 
+		/* bytes past ASCII as Latin-1: valid JSON whatever comm holds */
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c >= 0x7f)
 			printf("\\u%04x", c);
 		else
 			putchar(c);
@@ -1280,22 +1281,35 @@ static int cmd_register(bool reg, int argc, char **argv)
 	return ret;
 }
 
-/* One process of `ranges`; a text header is printed before the first. */
-static void print_process(pid_t pid, __u32 owner, const struct ksmod_range *r,
-			  __u32 nr, bool *first)
+/* width of the columns before RANGE in the text of `ranges` */
+#define RANGES_INDENT	50
+
+/*
+ * One process of `ranges`; a text header is printed before the first.
+ * Merging pages from /proc (whoever merges), COW breaks from MM_STATS
+ * (ksmod's processes, ABI 1.2).
+ */
+static void print_process(int fd, pid_t pid, __u32 owner,
+			  const struct ksmod_range *r, __u32 nr, bool *first)
 {
-	char comm[32], path[64], merging[32], h[32];
+	struct ksmod_mm_stats ms = { .pid = pid };
+	char comm[32], path[64], merging[32], cow[32], h[32];
 	__u32 i;
 
 	read_comm(pid, comm, sizeof(comm));
 	snprintf(path, sizeof(path), "/proc/%d/ksm_merging_pages", pid);
 	if (read_line(path, merging, sizeof(merging)) || !is_integer(merging))
 		snprintf(merging, sizeof(merging), json ? "null" : "-");
+	if (owner == KSMOD_OWNER_KSMOD && !ioctl(fd, KSMOD_IOC_MM_STATS, &ms))
+		snprintf(cow, sizeof(cow), "%llu",
+			 (unsigned long long)ms.cow_breaks);
+	else
+		snprintf(cow, sizeof(cow), json ? "null" : "-");
 	if (json) {
 		printf("%s{\"pid\": %d, \"comm\": ", *first ? "" : ", ", pid);
 		json_string(comm);
-		printf(", \"owner\": \"%s\", \"merging_pages\": %s, \"ranges\": [",
-		       owner_name(owner), merging);
+		printf(", \"owner\": \"%s\", \"merging_pages\": %s, \"cow_breaks\": %s, \"ranges\": [",
+		       owner_name(owner), merging, cow);
 		for (i = 0; i < nr; i++)
 			printf("%s{\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"bytes\": %llu}",
 			       i ? ", " : "", (unsigned long long)r[i].start,
@@ -1304,18 +1318,19 @@ static void print_process(pid_t pid, __u32 owner, const struct ksmod_range *r,
 		printf("]}");
 	} else {
 		if (*first)
-			printf("%7s  %-16s %-6s %8s  %-25s %10s\n", "PID",
-			       "COMMAND", "OWNER", "MERGING", "RANGE", "SIZE");
-		printf("%7d  %-16s %-6s %8s", pid, comm, owner_name(owner),
-		       merging);
+			printf("%7s  %-16s %-6s %8s %8s  %-25s %10s\n", "PID",
+			       "COMMAND", "OWNER", "MERGING", "COW", "RANGE",
+			       "SIZE");
+		printf("%7d  %-16s %-6s %8s %8s", pid, comm, owner_name(owner),
+		       merging, cow);
 		for (i = 0; i < nr; i++) {
 			char range[40];
 
 			snprintf(range, sizeof(range), "%llx-%llx",
 				 (unsigned long long)r[i].start,
 				 (unsigned long long)r[i].end);
-			printf("%*s  %-25s %10s\n", i ? 41 : 0, "", range,
-			       human(h, sizeof(h), r[i].end - r[i].start));
+			printf("%*s  %-25s %10s\n", i ? RANGES_INDENT : 0, "",
+			       range, human(h, sizeof(h), r[i].end - r[i].start));
 		}
 		if (!nr)
 			printf("\n");
@@ -1349,7 +1364,7 @@ static int cmd_ranges(int argc, char **argv)
 				ret = exit_for(-err);
 				continue;
 			}
-			print_process(pid, owner, r, nr, &first);
+			print_process(fd, pid, owner, r, nr, &first);
 			free(r);
 		}
 	} else {
@@ -1368,7 +1383,7 @@ static int cmd_ranges(int argc, char **argv)
 			if (query(fd, pid, &r, &nr, &owner))
 				continue;	/* gone, a kernel thread... */
 			if (owner == KSMOD_OWNER_KSMOD)
-				print_process(pid, owner, r, nr, &first);
+				print_process(fd, pid, owner, r, nr, &first);
 			free(r);
 		}
 		closedir(dir);

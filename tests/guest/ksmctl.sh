@@ -107,6 +107,9 @@ t_is "status shows every file of $K with its value" "$bad" ""
 t_match "and what run means" "$(ksmctl status)" '^run +0 +stopped$'
 t_match "and that $KK is the kernel's" "$(ksmctl status)" \
 	"^$KK: the kernel's KSM"
+t_not "jsonq, the JSON check, rejects a trailing comma" \
+	sh -c "echo '{\"a\": 1,}' | jsonq"
+t_not "and a leading zero" sh -c "echo '[01]' | jsonq"
 json=$(ksmctl --json status)
 t_ok "status --json is valid JSON" jsonq <<EOF
 $json
@@ -142,7 +145,12 @@ text=$(awk '$2 == "r-xp" { sub(/-.*/, "", $1); print $1; exit }' "/proc/$B_pid/m
 t_is "not its program text" "$(ksmod_reg mg "$B_pid" "$text")" "no mg"
 t_is "ranges --json: A and B" "$(ksmctl ranges --json | jsonq .processes#)" 2
 t_match "ranges: a table row for A" "$(ksmctl ranges)" \
-	"^ *$A_pid +dupmem +ksmod +[0-9-]+ +$A_addr-$A_end +256\\.0 KiB$"
+	"^ *$A_pid +dupmem +ksmod +[0-9-]+ +0 +$A_addr-$A_end +256\\.0 KiB$"
+t_match "register of a process the kernel's KSM has: says so" \
+	"$(out ksmctl register "$KS_pid")" \
+	"note: pid $KS_pid belongs to the kernel's KSM"
+t_is "ranges --json: it is the kernel's" \
+	"$(ksmctl ranges --json "$KS_pid" | jsonq .processes[0].owner)" kernel
 
 t_ok "set run=1: they merge" ksmctl set run=1 pages_to_scan=1000
 t_ok "A's and B's buffers end up on one page" \
@@ -156,6 +164,11 @@ saved=$(awk -v b=$((s * PG)) 'BEGIN {
 	if (b < 1048576) printf "%.1f KiB", b / 1024; else printf "%.1f MiB", b / 1048576 }')
 t_match "status: memory saved, in binary units" "$(ksmctl status)" \
 	"^memory saved: +$saved \\("
+t_ok "A writes to 5 of its merged pages" dm A touch 5
+t_is "ranges --json: A's COW breaks" \
+	"$(ksmctl ranges --json "$A_pid" | jsonq .processes[0].cow_breaks)" 5
+t_match "ranges: in the COW column" "$(ksmctl ranges "$A_pid")" \
+	"^ *$A_pid +dupmem +ksmod +[0-9]+ +5 +$A_addr-$A_end "
 ksmctl status | sed 's/^/# status: /'
 ksmctl ranges | sed 's/^/# ranges: /'
 t_match "ranges: MERGING shows A's ksm_merging_pages" "$(ksmctl ranges "$A_pid")" \
@@ -263,6 +276,7 @@ ksmctl set run=1 pages_to_scan=4321
 t_is "before: $KK/pages_to_scan is the kernel's" "$(cat $KK/pages_to_scan)" "$kpages"
 t_match "bind-sysfs" "$(ksmctl bind-sysfs)" "^$KK shows ksmod's files"
 t_is "$KK/pages_to_scan is ksmod's" "$(cat $KK/pages_to_scan)" 4321
+t_is "$KK/run is ksmod's 1 (the kernel's is 2 now)" "$(cat $KK/run)" 1
 t_ok "$KK has ksmod's own cow_breaks" test -e $KK/cow_breaks
 t_ok "writes go to ksmod" kwrite $KK/pages_to_scan 4322
 t_is "they do" "$(cat $K/pages_to_scan)" 4322
