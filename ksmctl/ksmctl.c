@@ -799,7 +799,7 @@ static void print_status_text(const struct ksm_state *st,
 {
 	long long sharing, shared, profit, scanned, scans, v0;
 	const char *run = state_get(st, "run");
-	unsigned int i, width = 0;
+	unsigned int i, width = 0, vwidth = 0;
 	char h[32];
 
 	printf("ksmod %s: %s (run=%s)\n", st->release,
@@ -823,9 +823,12 @@ static void print_status_text(const struct ksm_state *st,
 	}
 	printf("%s: %s\n\n", KERNEL_KSM, bind_text(st));
 
-	for (i = 0; i < st->nr; i++)
+	for (i = 0; i < st->nr; i++) {
 		if (strlen(st->files[i].name) > width)
 			width = strlen(st->files[i].name);
+		if (strlen(st->files[i].value) > vwidth)
+			vwidth = strlen(st->files[i].value);
+	}
 	for (i = 0; i < st->nr; i++) {
 		const struct ksm_file *f = &st->files[i];
 		const char *meaning = NULL;
@@ -834,7 +837,7 @@ static void print_status_text(const struct ksm_state *st,
 			meaning = known_files[f->order].meaning;
 		if (!strcmp(f->name, "run"))
 			meaning = run_meaning(f->value);
-		printf("%-*s  %12s%s%s\n", width, f->name, f->value,
+		printf("%-*s  %*s%s%s\n", width, f->name, vwidth, f->value,
 		       meaning ? "  " : "", meaning ?: "");
 	}
 }
