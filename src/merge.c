@@ -67,8 +67,12 @@ static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
 	if (!atomic_read(&mm->mm_users))	/* exiting */
 		return NULL;
 	vma = vma_lookup(mm, addr);
-	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma ||
-	    (vma->vm_flags & VM_LOCKED))
+	/*
+	 * VM_LOCKED is no reason to skip, as in the kernel's KSM: the rmap
+	 * calls that map the KSM page mlock it, those that unmap a page
+	 * munlock it.
+	 */
+	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
 		return NULL;
 	return vma;
 }

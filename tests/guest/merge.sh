@@ -37,6 +37,28 @@ t_is "MM_STATS of a process nobody merges: all 0" "$(ksmod_ioctl stats 1)" \
 t_is "MM_STATS of no process: ESRCH" "$(ksmod_ioctl stats 99999)" ESRCH
 dm_stop D
 
+# As the kernel's KSM: mlocked pages merge; the KSM page is mlocked in
+# their place and munlocked when the last locked mapping goes.
+mlocked() { awk '$1 == "Mlocked:" { print $2 }' /proc/meminfo; }
+m0=$(mlocked)
+# shellcheck disable=SC2154 # L1_pid, L2_pid: set by dm_start
+t_ok "L1 starts with 16 identical mlocked pages" dm_start L1 -m -l -n 16 -f 0x6c
+t_ok "L2 too, the same content" dm_start L2 -m -l -n 16 -f 0x6c
+t_ok "their 32 mlocked pages merge into one" wait_for 30 \
+	sh -c "[ \$(cat $K/pages_sharing) = 31 ] && [ \$(cat $K/pages_shared) = 1 ]"
+t_is "each still has 64 kB locked" \
+	"$(awk '$1 == "VmLck:" { print $2 }' "/proc/$L1_pid/status" "/proc/$L2_pid/status" | tr '\n' ' ')" \
+	"64 64 "
+t_ok "Mlocked counts the one KSM page, not 32 ($m0 kB before)" \
+	test "$(mlocked)" -le $((m0 + 8))
+t_ok "L1 writes its locked merged pages" dm L1 touch 16
+t_ok "its bytes are intact" dm L1 check
+t_ok "L2's too" dm L2 check
+dm_stop L1
+dm_stop L2
+t_ok "once both are gone, Mlocked is back to $m0 kB" \
+	wait_for 10 sh -c "[ \$(awk '\$1 == \"Mlocked:\" { print \$2 }' /proc/meminfo) -le $m0 ]"
+
 t_ok "8 processes x 64 pages, 8 contents: 8 frames, then COW intact" \
 	ksm_merge -t 90 8 64 8
 t_ok "registered by a third process through /dev/ksmod: merged the same" \

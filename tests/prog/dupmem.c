@@ -2,13 +2,14 @@
 /*
  * dupmem - a process with pages of identical content, for the guest tests.
  *
- *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-s] [-H] [-2] [-c FIFO]
+ *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2] [-c FIFO]
  *
  *   -n PAGES  pages in the buffer (default 64)
  *   -f BYTE   fill byte (default 0x5a): every page is PAGES bytes of BYTE
  *   -u        unique pages instead: each page also starts with the pid and
  *             its index, so that no two pages anywhere are alike
  *   -m        madvise(MADV_MERGEABLE) the buffer before reporting
+ *   -l        mlock() the buffer once it is filled (VM_LOCKED)
  *   -s        MAP_SHARED | MAP_ANONYMOUS instead of MAP_PRIVATE
  *   -H        a hole: map 3 * PAGES pages and unmap the middle third; the
  *             buffer is then the whole range, hole included
@@ -376,14 +377,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	int opt, madv = 0, shared = 0, hole = 0, unique = 0, fill = 0x5a;
-	int madv_err = 0, cmd_fd = 0;
+	int madv_err = 0, cmd_fd = 0, lock = 0;
 	long pages = 64;
 	char line[256];
 	FILE *in;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	signal(SIGUSR1, on_usr1);
-	while ((opt = getopt(argc, argv, "n:f:umsH2c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:f:umlsH2c:")) != -1) {
 		switch (opt) {
 		case 'n':
 			pages = strtol(optarg, NULL, 0);
@@ -393,6 +394,9 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			unique = 1;
+			break;
+		case 'l':
+			lock = 1;
 			break;
 		case 'm':
 			madv = 1;
@@ -432,6 +436,10 @@ int main(int argc, char **argv)
 			perror("dupmem: second buffer");
 			return 1;
 		}
+	}
+	if (lock && mlock(bufs[0].addr, bufs[0].len)) {
+		perror("dupmem: mlock");
+		return 1;
 	}
 	if (madv && madvise(bufs[0].addr, bufs[0].len, MADV_MERGEABLE))
 		madv_err = errno;
