@@ -68,5 +68,6 @@ unmerged=$(meminfo_mib AnonPages)
 say "anonymous memory in use: $unmerged MiB, as without ksmod"
 t_ok "the workers have their own copies again" test $((unmerged - after)) -ge $((MIB * (NPROC - 1) - 8))
 
+# shellcheck disable=SC2046 # one pid per word
 kill $(cut -d' ' -f1 /tmp/workers) 2>/dev/null
 t_done

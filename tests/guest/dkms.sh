@@ -76,5 +76,16 @@ t_ok "with unmerging possible again..." \
 t_ok "...modprobe -r removes it" modprobe -r ksmod
 t_not "ksmod is unloaded" ksmod_loaded
 
+t_ok "modprobe ksmod again" modprobe ksmod
+sleep 60 3</dev/ksmod &
+holder=$!
+wait_for 10 test "$(ksmod_refcnt)" -gt 0
+t_errno "modprobe -r fails while /dev/ksmod is open" "Module ksmod is in use" modprobe -r ksmod
+t_ok "ksmod is still loaded" ksmod_loaded
+kill $holder
+wait $holder 2>/dev/null
+t_ok "once it is closed, modprobe -r removes it" modprobe -r ksmod
+t_not "ksmod is unloaded" ksmod_loaded
+
 rm -f $opts
 t_done

@@ -338,6 +338,7 @@ stock_load() {
 	modprobe "$@"
 }
 
+# shellcheck disable=SC2317 # the functions it defines are the tests' to call
 use_kmod() {
 	if [ ! -x /usr/bin/kmod ]; then
 		echo "/usr/bin/kmod is missing: the test needs a '# ksmod-needs: dkms' line" >&2
