@@ -13,6 +13,8 @@ NPROC=6
 MIB=32
 say() { printf '# %s\n' "$*"; }
 show() { say "\$ $*"; "$@" 2>&1 | sed 's/^/#   /'; }
+# shellcheck disable=SC2317 # called through wait_for
+merged() { [ "$(cat "$K/pages_sharing")" -ge "$want" ]; }
 meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 
 use_kmod || bail "no kmod in the guest"
@@ -43,7 +45,11 @@ while read -r pid addr len; do
 done </tmp/workers
 say "waiting for ksmod's scanner to merge the duplicate pages..."
 want=$((NPROC * MIB * 256 - 256))
-wait_for 120 sh -c "[ \$(cat $K/pages_sharing) -ge $want ]"
+i=0
+while ! wait_for 10 merged && [ $i -lt 24 ]; do
+	i=$((i + 1))
+	say "  ... $(cat $K/pages_sharing) of $want duplicate pages merged so far"
+done
 sleep 1
 after=$(meminfo_mib AnonPages)
 free_after=$(meminfo_mib MemFree)
