@@ -126,6 +126,21 @@ t_is "and still so two seconds (many scans) later" "$(res 8)/$(res 9)" \
 t_is "the process stays merge-any" "$(res 10)" "get 1"
 t_ok "nothing left behind" wait_for 20 settled
 
+# A mapping KSM must not merge (private hugetlb) stays alone, also on 6.1
+# where def_flags mark it VM_MERGEABLE.
+kwrite /proc/sys/vm/nr_hugepages 2
+out=$(prctl_merge set 1 map 16 4 maphuge merged 60 run "sleep 2" hugecheck cow)
+kwrite /proc/sys/vm/nr_hugepages 0
+# 6.12's ksm_add_vma skips it; 6.1's def_flags do not
+if [ -n "$native" ]; then mg=no-mg; else mg=mg; fi
+t_is "a merge-any process maps a private hugetlb page ($mg)" "$(res 3)" \
+	"maphuge ok $mg"
+t_is "its ordinary pages merge" "$(res 4)" "merged frames=4 pages=16"
+t_is "its hugetlb page is left alone, every byte intact" "$(res 6)" \
+	"hugecheck ok"
+t_is "and its other bytes survive copy-on-write" "$(res 7)" "cow ok"
+t_ok "nothing left behind" wait_for 20 settled
+
 # Unload while a merge-any process lives.
 dmesg_mark unload
 if [ -n "$native" ]; then
@@ -168,5 +183,27 @@ else
 	t_is "every byte survives copy-on-write" "$(res 11)" "cow ok"
 fi
 t_not "ksmod is unloaded" ksmod_loaded
+t_no_dmesg "without a warning" 'ksmod: .*(cannot|could not)'
+
+# Unload while a merge-any process forks as fast as it can: children forked
+# meanwhile are cleared with it (6.1) or go to the kernel's KSM with it.
+t_ok "ksmod loads again" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10
+dmesg_mark unload-fork
+prctl_merge set 1 map 16 4 forkrun 4 get mg fork mg >forkrun.out &
+fpid=$!
+sleep 2
+t_ok "ksmod unloads while a merge-any process forks in a loop" ksmod_unload
+wait $fpid
+out=$(cat forkrun.out)
+diag "$(printf '%s\n' "$out" | tr '\n' '|')"
+t_match "it forked on meanwhile" "$(res 3)" '^forkrun [1-9][0-9]*$'
+if [ -n "$native" ]; then
+	t_is "it is merge-any still, the kernel's" "$(res 4)/$(res 5)" "get 1/mg all"
+	t_is "and so is its next child" "$(res 7)" "mg all"
+else
+	t_is "it is plain again" "$(res 4)/$(res 5)" "get EINVAL/mg none"
+	t_is "and so is its next child" "$(res 7)" "mg none"
+fi
+t_is "which exited well" "$(res 6)" "fork status=0"
 t_no_dmesg "without a warning" 'ksmod: .*(cannot|could not)'
 t_done

@@ -32,6 +32,12 @@
  *   check               every byte as written: "check ok" or "check bad"
  *   cow                 write one byte into every page, then check it all:
  *                       "cow ok" or "cow bad"
+ *   forkrun SECS        for SECS seconds fork children that exit at once,
+ *                       reaping each: "forkrun N" (N forks), or ERRNO
+ *   maphuge             map one 2 MB MAP_HUGETLB private page and fill
+ *                       it, half of it 'H' and half 'h': "maphuge ok mg"
+ *                       or "maphuge ok no-mg" (VmFlags of its VMA)
+ *   hugecheck           its bytes as written: "hugecheck ok" or "bad"
  *   fork                the commands after it run in a child; the parent
  *                       waits for it, prints "fork status=S" and stops
  *   exec                exec this program with the commands after it (the
@@ -77,7 +83,10 @@ struct buf {
 	int ndistinct;
 };
 
+#define HUGE_SIZE (2UL << 20)
+
 static long psize;
+static char *huge;
 static struct buf bufs[MAX_BUFS];
 static int nbufs;
 static int npatterns;		/* the most patterns a buffer has */
@@ -282,6 +291,51 @@ static void cmd_cow(void)
 	say("cow %s", check_bytes(1) ? "ok" : "bad");
 }
 
+static void cmd_forkrun(int secs)
+{
+	time_t end = time(NULL) + secs;
+	long n = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	while (time(NULL) < end) {
+		pid = fork();
+		if (pid < 0) {
+			say("forkrun %s", errname(errno));
+			return;
+		}
+		if (!pid)
+			_exit(0);
+		waitpid(pid, NULL, 0);
+		n++;
+	}
+	say("forkrun %ld", n);
+}
+
+static void cmd_maphuge(void)
+{
+	huge = mmap(NULL, HUGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED) {
+		huge = NULL;
+		say("maphuge %s", errname(errno));
+		return;
+	}
+	memset(huge, 'H', HUGE_SIZE / 2);
+	memset(huge + HUGE_SIZE / 2, 'h', HUGE_SIZE / 2);
+	say("maphuge ok %s", vma_mg(huge) == 1 ? "mg" : "no-mg");
+}
+
+static void cmd_hugecheck(void)
+{
+	unsigned long i;
+
+	for (i = 0; huge && i < HUGE_SIZE; i++)
+		if (huge[i] != (i < HUGE_SIZE / 2 ? 'H' : 'h'))
+			break;
+	say("hugecheck %s", huge && i == HUGE_SIZE ? "ok" : "bad");
+}
+
 static long read_number(const char *file)
 {
 	char buf[64] = "";
@@ -394,6 +448,14 @@ int main(int argc, char **argv)
 			say("check %s", check_bytes(0) ? "ok" : "bad");
 		} else if (!strcmp(c, "cow")) {
 			cmd_cow();
+		} else if (!strcmp(c, "forkrun")) {
+			NEED(1);
+			cmd_forkrun(atoi(argv[i + 1]));
+			i += 1;
+		} else if (!strcmp(c, "maphuge")) {
+			cmd_maphuge();
+		} else if (!strcmp(c, "hugecheck")) {
+			cmd_hugecheck();
 		} else if (!strcmp(c, "fork")) {
 			pid_t pid;
 			int status;
