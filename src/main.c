@@ -16,6 +16,7 @@
  *    table of places where core mm enters KSM (madvise, write faults).
  *  - registry.c decides which processes are ksmod's and which stay the
  *    kernel's, and registers ranges for /dev/ksmod.
+ *  - prctl.c is prctl(PR_SET_MEMORY_MERGE): merging whole processes.
  *  - scan.c runs the scanner thread, driven by the tunables that sysfs.c
  *    exposes in /sys/module/ksmod/ksm/ under the kernel's KSM names.
  *  - chardev.c is /dev/ksmod, the ioctl ABI of include/uapi/ksmod.h.

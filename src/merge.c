@@ -33,6 +33,7 @@
 #include <linux/xxhash.h>
 
 #include "merge.h"
+#include "registry.h"
 #include "rmap.h"
 #include "stable_tree.h"
 #include "symbols.h"
@@ -72,7 +73,7 @@ static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
 	 * calls that map the KSM page mlock it, those that unmap a page
 	 * munlock it.
 	 */
-	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+	if (!vma || !ksmod_vma_mergeable(vma) || !vma->anon_vma)
 		return NULL;
 	return vma;
 }

@@ -12,17 +12,25 @@
  *  - rmap_walk_ksm, folio_migrate_ksm, collect_procs_ksm: core mm reads a
  *    KSM page's stable node only there; the hooks take the pages whose
  *    node is ksmod's (decided in the ftrace callback, so the kernel's own
- *    KSM pages go straight on to the kernel's function).
- * The hooked functions' prototypes are those of both target kernels.
+ *    KSM pages go straight on to the kernel's function);
+ *  - prctl(PR_SET_MEMORY_MERGE) (prctl.c): on 6.12 ksm_enable_merge_any
+ *    and ksm_disable_merge_any, which only that prctl calls; on 6.1
+ *    security_task_prctl, for those two options only, and begin_new_exec,
+ *    for processes with MMF_VM_MERGEABLE only (exec of a merge-any one).
+ * The hooked functions' prototypes are those of both target kernels; a
+ * hook whose function one kernel lacks is optional (compat/symbols.c
+ * requires it where it exists).
  */
 #include "ksmod.h"
 
+#include <linux/binfmts.h>
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
 #include "hooks.h"
 #include "mm_hooks.h"
+#include "prctl.h"
 #include "registry.h"
 #include "rmap.h"
 #include "stable_tree.h"
@@ -145,6 +153,63 @@ static void ksmod_collect_procs_ksm(void)
 	ksmod_hook_exit();
 }
 
+/* prctl(PR_SET_MEMORY_MERGE, 1 or 0) (6.12), mmap lock held for writing */
+static int ksmod_ksm_enable_merge_any(struct mm_struct *mm)
+{
+	int ret = ksmod_set_merge_any(mm, true);
+
+	ksmod_hook_exit();
+	return ret;
+}
+
+static int ksmod_ksm_disable_merge_any(struct mm_struct *mm)
+{
+	int ret = ksmod_set_merge_any(mm, false);
+
+	ksmod_hook_exit();
+	return ret;
+}
+
+/* security_task_prctl(option, ...) (6.1): every prctl() passes here first */
+static bool ksmod_want_prctl(struct pt_regs *regs)
+{
+	int option = (int)regs_get_kernel_argument(regs, 0);
+
+	return option == PR_SET_MEMORY_MERGE || option == PR_GET_MEMORY_MERGE;
+}
+
+static int ksmod_security_task_prctl(int option, unsigned long arg2,
+				     unsigned long arg3, unsigned long arg4,
+				     unsigned long arg5)
+{
+	int ret = ksmod_prctl(option, arg2, arg3, arg4, arg5);
+
+	ksmod_hook_exit();
+	return ret;
+}
+
+/*
+ * begin_new_exec(bprm) (6.1): exec() past its last failure that keeps the
+ * old program; current->mm is still the old mm, bprm->mm the new one. Only
+ * mms with MMF_VM_MERGEABLE can be merge-any.
+ */
+static bool ksmod_want_exec(struct pt_regs *regs)
+{
+	struct mm_struct *mm = current->mm;
+
+	return mm && test_bit(MMF_VM_MERGEABLE, &mm->flags);
+}
+
+static int ksmod_begin_new_exec(struct linux_binprm *bprm)
+{
+	int ret = ksmod_exec_child(bprm->mm);
+
+	if (!ret)
+		ret = begin_new_exec(bprm);
+	ksmod_hook_exit();
+	return ret;
+}
+
 /* Installed in this order, removed in reverse. */
 static struct ksmod_hook ksmod_mm_hooks[] = {
 	{
@@ -182,6 +247,35 @@ static struct ksmod_hook ksmod_mm_hooks[] = {
 		.name = "__ksm_enter",
 		.target = (void **)&ksym.__ksm_enter,
 		.replace = ksmod___ksm_enter,
+	},
+	{
+		/* 6.1 has no ksm_execve() */
+		.name = "begin_new_exec",
+		.target = &ksym.compat.begin_new_exec,
+		.replace = ksmod_begin_new_exec,
+		.want = ksmod_want_exec,
+		.optional = true,
+	},
+	{
+		/* 6.1 has no PR_SET_MEMORY_MERGE of its own */
+		.name = "security_task_prctl",
+		.target = &ksym.compat.security_task_prctl,
+		.replace = ksmod_security_task_prctl,
+		.want = ksmod_want_prctl,
+		.optional = true,
+	},
+	{
+		/* 6.4+ */
+		.name = "ksm_disable_merge_any",
+		.target = (void **)&ksym.compat.ksm_disable_merge_any,
+		.replace = ksmod_ksm_disable_merge_any,
+		.optional = true,
+	},
+	{
+		.name = "ksm_enable_merge_any",
+		.target = (void **)&ksym.compat.ksm_enable_merge_any,
+		.replace = ksmod_ksm_enable_merge_any,
+		.optional = true,
 	},
 	{
 		.name = "ksm_madvise",

@@ -10,20 +10,29 @@
  *  - ksm_madvise():  MADV_MERGEABLE/UNMERGEABLE, also from mremap() and
  *                    from the /dev/ksmod ioctls (through do_madvise());
  *  - __ksm_enter():  fork() of an mm with MMF_VM_MERGEABLE (ksm_fork());
- *  - __ksm_exit():   the last mmput() of such an mm (ksm_exit()).
+ *                    on 6.12 also exec() of a merge-any mm (ksm_execve());
+ *  - __ksm_exit():   the last mmput() of such an mm (ksm_exit());
+ *  - prctl(PR_SET_MEMORY_MERGE): whole-process merging, see prctl.c.
  *
- * An mm with MMF_VM_MERGEABLE but no ksmod slot was registered with the
- * kernel's KSM before ksmod was loaded: every call for it goes on to the
- * kernel, so no mm is ever in both lists. Unload clears VM_MERGEABLE and
- * MMF_VM_MERGEABLE from every mm ksmod owns, so that the kernel's KSM
- * takes the process the next time it asks.
+ * An mm with MMF_VM_MERGEABLE (or, 6.12, MMF_VM_MERGE_ANY) but no ksmod
+ * slot was registered with the kernel's KSM before ksmod was loaded: every
+ * call for it goes on to the kernel, so no mm is ever in both lists, and
+ * that includes its prctl(): on 6.12 the kernel merges it whole, on 6.1
+ * (whose KSM cannot) PR_SET_MEMORY_MERGE fails with EBUSY. Unload clears
+ * VM_MERGEABLE and MMF_VM_MERGEABLE from every mm ksmod owns, so that the
+ * kernel's KSM takes the process the next time it asks; a merge-any
+ * process it hands to the kernel's KSM at once on 6.12, still merge-any,
+ * since it may never ask again (6.1's KSM has no merge-any: it is cleared).
  *
  * Locking: ksmod_mm_lock (a spinlock) protects the hash, the list and each
- * slot's cow_breaks, and nests inside any mmap lock and page table lock. A slot is added under the mmap write lock of
- * its mm (madvise) or of the parent and child (fork), and removed either
- * by ksmod_mm_exit() once nobody uses the mm, or at unload under its mmap
- * write lock; so whoever holds an mm's mmap lock sees a stable answer to
- * "does ksmod own it".
+ * slot's cow_breaks, and nests inside any mmap lock and page table lock. A
+ * slot is added under the mmap write lock of its mm (madvise, prctl, exec)
+ * or of the parent and child (fork), and removed either by ksmod_mm_exit()
+ * once nobody uses the mm, or at unload under its mmap write lock; so
+ * whoever holds an mm's mmap lock sees a stable answer to "does ksmod own
+ * it". A slot's merge_any changes under its mm's mmap write lock. Unload
+ * sets ksmod_leaving under ksmod_mm_lock, so that a slot added before is
+ * one unload finds (ksmod_enter()).
  */
 #include "ksmod.h"
 
@@ -55,7 +64,10 @@ static struct kmem_cache *ksmod_mm_slot_cache;
 /* live slots, for the leak tests */
 static atomic_long_t ksmod_nr_mm_slots = ATOMIC_LONG_INIT(0);
 
-/* set at unload: from then on new processes are the kernel's */
+/*
+ * set at unload, under ksmod_mm_lock: from then on new processes are the
+ * kernel's
+ */
 static bool ksmod_leaving;
 
 /* Most ranges one KSMOD_IOC_QUERY returns. */
@@ -91,35 +103,53 @@ bool ksmod_owns(struct mm_struct *mm)
  * @mm:	the mm, with its mmap lock held
  *
  * Yes for mms ksmod owns, and for mms nobody owns yet unless ksmod is
- * being unloaded.
+ * being unloaded. A merge-any mm without a ksmod slot (6.12) is the
+ * kernel's, even when the kernel's scanner dropped its MMF_VM_MERGEABLE.
  */
 bool ksmod_takes(struct mm_struct *mm)
 {
 	if (ksmod_owns(mm))
 		return true;
 	return !test_bit(MMF_VM_MERGEABLE, &mm->flags) &&
-	       !READ_ONCE(ksmod_leaving);
+	       !ksmod_mm_merge_any_bit(mm) && !READ_ONCE(ksmod_leaving);
 }
 
-/* Make @mm ksmod's. */
-static int ksmod_enter(struct mm_struct *mm)
+/*
+ * Make @mm ksmod's, with its mmap lock held for writing. @parent is the mm
+ * it is forked or exec'd from, which must still be ksmod's; NULL for a new
+ * registration, which unload refuses. Both are checked under
+ * ksmod_mm_lock, where unload's ksmod_registry_release() looks for the next
+ * slot: a slot added here is one it finds, however the two race.
+ *
+ * Return: the slot, NULL if refused, or ERR_PTR(-ENOMEM).
+ */
+static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
+					 struct mm_struct *parent)
 {
 	struct ksmod_mm_slot *slot;
+	bool refused;
 
 	slot = kmem_cache_zalloc(ksmod_mm_slot_cache, GFP_KERNEL);
 	if (!slot)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	slot->mm = mm;
-	mmgrab(mm);
 
 	spin_lock(&ksmod_mm_lock);
-	hash_add(ksmod_mm_hash, &slot->hash, (unsigned long)mm);
-	list_add_tail(&slot->list, &ksmod_mm_list);
+	refused = parent ? !ksmod_mm_slot_lookup(parent) : ksmod_leaving;
+	if (!refused) {
+		hash_add(ksmod_mm_hash, &slot->hash, (unsigned long)mm);
+		list_add_tail(&slot->list, &ksmod_mm_list);
+	}
 	spin_unlock(&ksmod_mm_lock);
+	if (refused) {
+		kmem_cache_free(ksmod_mm_slot_cache, slot);
+		return NULL;
+	}
 
+	mmgrab(mm);
 	set_bit(MMF_VM_MERGEABLE, &mm->flags);
 	atomic_long_inc(&ksmod_nr_mm_slots);
-	return 0;
+	return slot;
 }
 
 /* Take @slot out of the hash and the list; ksmod_mm_lock held. */
@@ -151,15 +181,34 @@ void ksmod_mm_slot_free(struct ksmod_mm_slot *slot)
 	atomic_long_dec(&ksmod_nr_mm_slots);
 }
 
-/* The VMAs the kernel's KSM takes (vma_ksm_compatible() in mm/ksm.c). */
-static bool ksmod_vma_compatible(struct vm_area_struct *vma,
-				 unsigned long vm_flags)
+/**
+ * ksmod_vma_compatible() - a VMA the kernel's KSM would take
+ * @vma:	the VMA
+ * @vm_flags:	its flags, or the flags it is about to get
+ *
+ * As vma_ksm_compatible() in mm/ksm.c: private, not PFN/IO/mixed maps,
+ * not hugetlb, DAX or droppable.
+ */
+bool ksmod_vma_compatible(struct vm_area_struct *vma, unsigned long vm_flags)
 {
 	if (vm_flags & (VM_SHARED | VM_MAYSHARE | VM_PFNMAP | VM_IO |
 			VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP |
 			KSMOD_VM_DROPPABLE))
 		return false;
 	return !vma_is_dax(vma);
+}
+
+/**
+ * ksmod_vma_mergeable() - may ksmod merge the pages of @vma?
+ * @vma:	the VMA, its mmap lock held
+ *
+ * VM_MERGEABLE alone is not enough: on 6.1 a merge-any process gets it on
+ * every new VMA, compatible or not (compat.h, ksmod_mm_set_merge_any()).
+ */
+bool ksmod_vma_mergeable(struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_MERGEABLE) &&
+	       ksmod_vma_compatible(vma, vma->vm_flags);
 }
 
 /**
@@ -176,6 +225,7 @@ int ksmod_madvise(struct vm_area_struct *vma, unsigned long start,
 		  unsigned long end, int advice, unsigned long *vm_flags)
 {
 	struct mm_struct *mm = vma->vm_mm;
+	struct ksmod_mm_slot *slot;
 	int err;
 
 	switch (advice) {
@@ -185,16 +235,22 @@ int ksmod_madvise(struct vm_area_struct *vma, unsigned long start,
 		if (!ksmod_vma_compatible(vma, *vm_flags))
 			return 0;	/* ignored, as the kernel does */
 		if (!test_bit(MMF_VM_MERGEABLE, &mm->flags)) {
-			err = ksmod_enter(mm);
-			if (err)
-				return err;
+			slot = ksmod_enter(mm, NULL);
+			if (IS_ERR(slot))
+				return PTR_ERR(slot);
+			/* unload began since ksmod_takes(): the kernel's */
+			if (!slot) {
+				err = ksym.__ksm_enter(mm);
+				if (err)
+					return err;
+			}
 		}
 		*vm_flags |= VM_MERGEABLE;
 		return 0;
 	case MADV_UNMERGEABLE:
 		if (!(*vm_flags & VM_MERGEABLE))
 			return 0;
-		if (vma->anon_vma) {
+		if (vma->anon_vma && ksmod_vma_compatible(vma, *vm_flags)) {
 			err = ksmod_unmerge_range(vma, start, end);
 			if (err)
 				return err;
@@ -205,28 +261,192 @@ int ksmod_madvise(struct vm_area_struct *vma, unsigned long start,
 	return 0;
 }
 
+/* Merge-any for the mm of @slot; its mmap lock held for writing. */
+static void ksmod_slot_set_merge_any(struct ksmod_mm_slot *slot)
+{
+	WRITE_ONCE(slot->merge_any, true);
+	ksmod_mm_set_merge_any(slot->mm);
+}
+
+/**
+ * ksmod_mm_merge_any() - does ksmod merge @mm whole?
+ * @mm:	the mm
+ *
+ * Also prctl(PR_GET_MEMORY_MERGE) on 6.1, where no kernel bit says it.
+ */
+bool ksmod_mm_merge_any(struct mm_struct *mm)
+{
+	struct ksmod_mm_slot *slot;
+	bool merge_any;
+
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	merge_any = slot && READ_ONCE(slot->merge_any);
+	spin_unlock(&ksmod_mm_lock);
+	return merge_any;
+}
+
 /**
  * ksmod_fork_child() - __ksm_enter() for a child of an mm ksmod owns
  * @mm:		the child's mm, being copied from current->mm
  * @ret:	where the answer of __ksm_enter() goes
  *
  * ksm_fork() calls __ksm_enter() from the parent, with both mms' mmap
- * locks held, when the parent has MMF_VM_MERGEABLE.
+ * locks held, when the parent has MMF_VM_MERGEABLE. On 6.12 ksm_execve()
+ * calls it too, for the new mm of an exec() when the old one is merge-any,
+ * with the new mm's mmap lock held. Either way the child is ksmod's when
+ * current->mm is, merge-any when that is. Also while unloading: then the
+ * child gets its bits cleared with its parent's (6.1: the VM_MERGEABLE
+ * that def_flags put on VMAs the kernel's KSM must not see).
  *
  * Return: true if the child is ksmod's (then *@ret is set).
  */
 bool ksmod_fork_child(struct mm_struct *mm, int *ret)
 {
 	struct mm_struct *parent = current->mm;
+	struct ksmod_mm_slot *slot;
+	bool merge_any;
 
-	if (!parent || parent == mm || READ_ONCE(ksmod_leaving) ||
-	    !ksmod_owns(parent))
+	if (!parent || parent == mm)
+		return false;
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(parent);
+	merge_any = slot && READ_ONCE(slot->merge_any);
+	spin_unlock(&ksmod_mm_lock);
+	if (!slot)
 		return false;
 	/* 6.1 copies the parent's counts into the child; 6.12 zeroes them */
 	mm->ksm_merging_pages = 0;
 	mm->ksm_rmap_items = 0;
-	*ret = ksmod_enter(mm);
+	slot = ksmod_enter(mm, parent);
+	if (!slot)		/* the parent was given back meanwhile */
+		return false;
+	if (IS_ERR(slot)) {
+		*ret = PTR_ERR(slot);
+		return true;
+	}
+	if (merge_any)
+		ksmod_slot_set_merge_any(slot);
+	*ret = 0;
 	return true;
+}
+
+/**
+ * ksmod_exec_child() - exec() of a merge-any process ksmod owns (6.1)
+ * @mm:	the new mm, not yet in use
+ *
+ * What 6.12's ksm_execve() does: the new program is merge-any too, and
+ * ksmod's. Called before begin_new_exec() switches current to @mm; should
+ * the exec fail, the new mm's last mmput() (__ksm_exit()) forgets it. A
+ * thread of the old program changing its prctl meanwhile may or may not be
+ * seen, as with 6.12's copy of MMF_VM_MERGE_ANY.
+ *
+ * Return: 0 or -ENOMEM, which fails the exec as in 6.12.
+ */
+int ksmod_exec_child(struct mm_struct *mm)
+{
+	struct mm_struct *parent = current->mm;
+	struct ksmod_mm_slot *slot;
+
+	if (!parent || !ksmod_mm_merge_any(parent))
+		return 0;
+	mmap_write_lock(mm);
+	slot = ksmod_enter(mm, parent);
+	if (!IS_ERR_OR_NULL(slot))
+		ksmod_slot_set_merge_any(slot);
+	mmap_write_unlock(mm);
+	return PTR_ERR_OR_ZERO(slot);
+}
+
+/*
+ * Mark every VMA of @mm that KSM may merge VM_MERGEABLE, as 6.12's
+ * ksm_add_vmas(); mmap lock held for writing.
+ */
+static void ksmod_add_vmas(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
+
+	for_each_vma(vmi, vma)
+		if (!(vma->vm_flags & VM_MERGEABLE) &&
+		    ksmod_vma_compatible(vma, vma->vm_flags))
+			ksmod_vm_flags_set(vma, VM_MERGEABLE);
+}
+
+/**
+ * ksmod_enable_merge_any() - prctl(PR_SET_MEMORY_MERGE, 1) for @mm
+ * @mm:	an mm ksmod takes (ksmod_takes()), its mmap lock held for writing
+ *
+ * As 6.12's ksm_enable_merge_any(): @mm becomes ksmod's if it was nobody's,
+ * every VMA KSM may merge becomes VM_MERGEABLE, and so will every new one.
+ *
+ * Return: 0, -ENOMEM, or -EAGAIN when unload began meanwhile (then the
+ * process is nobody's still).
+ */
+int ksmod_enable_merge_any(struct mm_struct *mm)
+{
+	struct ksmod_mm_slot *slot;
+
+	mmap_assert_write_locked(mm);
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	spin_unlock(&ksmod_mm_lock);
+	if (slot && slot->merge_any)
+		return 0;
+	if (!slot) {
+		slot = ksmod_enter(mm, NULL);
+		if (IS_ERR(slot))
+			return PTR_ERR(slot);
+		if (!slot)
+			return -EAGAIN;
+	}
+	ksmod_slot_set_merge_any(slot);
+	ksmod_add_vmas(mm);
+	return 0;
+}
+
+/**
+ * ksmod_disable_merge_any() - prctl(PR_SET_MEMORY_MERGE, 0) for @mm
+ * @mm:	an mm ksmod owns, its mmap lock held for writing
+ *
+ * As 6.12's ksm_disable_merge_any(): every page ksmod merged gets a
+ * private copy and no VMA stays VM_MERGEABLE, also those madvised so; new
+ * VMAs are not mergeable any more. The process stays ksmod's, with nothing
+ * to merge, until it exits or asks again. If unmerging fails, merge-any
+ * stays on and every VMA mergeable.
+ *
+ * Return: 0, -ENOMEM or -ERESTARTSYS (a fatal signal).
+ */
+int ksmod_disable_merge_any(struct mm_struct *mm)
+{
+	VMA_ITERATOR(vmi, mm, 0);
+	struct ksmod_mm_slot *slot;
+	struct vm_area_struct *vma;
+	int err;
+
+	mmap_assert_write_locked(mm);
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	spin_unlock(&ksmod_mm_lock);
+	if (!slot || !slot->merge_any)
+		return 0;
+
+	for_each_vma(vmi, vma) {
+		if (!(vma->vm_flags & VM_MERGEABLE))
+			continue;
+		if (vma->anon_vma && ksmod_vma_mergeable(vma)) {
+			err = ksmod_unmerge_range(vma, vma->vm_start,
+						  vma->vm_end);
+			if (err) {
+				ksmod_add_vmas(mm);
+				return err;
+			}
+		}
+		ksmod_vm_flags_clear(vma, VM_MERGEABLE);
+	}
+	WRITE_ONCE(slot->merge_any, false);
+	ksmod_mm_clear_merge_any(mm);
+	return 0;
 }
 
 /**
@@ -277,7 +497,7 @@ int ksmod_unmerge_mm(struct mm_struct *mm)
 	int err;
 
 	for_each_vma(vmi, vma) {
-		if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+		if (!ksmod_vma_mergeable(vma) || !vma->anon_vma)
 			continue;
 		err = ksmod_unmerge_range(vma, vma->vm_start, vma->vm_end);
 		if (err)
@@ -365,7 +585,7 @@ static u32 ksmod_collect_ranges(struct mm_struct *mm, struct ksmod_range *r,
 	u32 n = 0;
 
 	for_each_vma(vmi, vma) {
-		if (!(vma->vm_flags & VM_MERGEABLE))
+		if (!ksmod_vma_mergeable(vma))
 			continue;
 		if (n && vma->vm_start == end) {
 			if (n <= room)
@@ -411,7 +631,8 @@ int ksmod_query_ranges(struct ksmod_query *q)
 		goto out;
 	if (ksmod_owns(mm))
 		q->owner = KSMOD_OWNER_KSMOD;
-	else if (test_bit(MMF_VM_MERGEABLE, &mm->flags))
+	else if (test_bit(MMF_VM_MERGEABLE, &mm->flags) ||
+		 ksmod_mm_merge_any_bit(mm))
 		q->owner = KSMOD_OWNER_KERNEL;
 	else
 		q->owner = KSMOD_OWNER_NONE;
@@ -470,7 +691,8 @@ int ksmod_query_stats(struct ksmod_mm_stats *st)
 		st->merging_pages = READ_ONCE(mm->ksm_merging_pages);
 		st->rmap_items = READ_ONCE(mm->ksm_rmap_items);
 	} else {
-		st->owner = test_bit(MMF_VM_MERGEABLE, &mm->flags) ?
+		st->owner = test_bit(MMF_VM_MERGEABLE, &mm->flags) ||
+			    ksmod_mm_merge_any_bit(mm) ?
 			    KSMOD_OWNER_KERNEL : KSMOD_OWNER_NONE;
 		st->cow_breaks = 0;
 		st->merging_pages = 0;
@@ -484,17 +706,31 @@ out:
 	return err;
 }
 
-/* Give @mm back to the kernel's KSM: clear what ksmod set. */
-static void ksmod_release_mm(struct mm_struct *mm)
+/*
+ * Give @mm back to the kernel's KSM: clear what ksmod set. A merge-any mm
+ * the kernel's KSM can merge whole (6.12) goes to it at once, still
+ * merge-any, with the VM_MERGEABLE ksmod set only where the kernel would.
+ */
+static void ksmod_release_mm(struct mm_struct *mm, bool merge_any)
 {
 	VMA_ITERATOR(vmi, mm, 0);
 	struct vm_area_struct *vma;
+	int err;
 
 	mmap_assert_write_locked(mm);
+	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+	if (merge_any && KSMOD_KERNEL_MERGE_ANY) {
+		err = ksym.__ksm_enter(mm);
+		if (!err)
+			return;
+		pr_warn("cannot hand a merge-any process to the kernel's KSM (%pe): it is not merge-any any more\n",
+			ERR_PTR(err));
+	}
 	for_each_vma(vmi, vma)
 		if (vma->vm_flags & VM_MERGEABLE)
 			ksmod_vm_flags_clear(vma, VM_MERGEABLE);
-	clear_bit(MMF_VM_MERGEABLE, &mm->flags);
+	if (merge_any)
+		ksmod_mm_clear_merge_any(mm);
 }
 
 /**
@@ -502,8 +738,9 @@ static void ksmod_release_mm(struct mm_struct *mm)
  *
  * Runs with the scanner stopped and the hooks still installed, so that
  * exits and forks keep coming to ksmod; from the first line on, processes
- * ksmod does not own go to the kernel's KSM. Each process gets private
- * copies of its merged pages first.
+ * ksmod does not own go to the kernel's KSM. Children of those it still
+ * owns are ksmod's, and found here too (ksmod_enter()). Each process gets
+ * private copies of its merged pages first.
  */
 void ksmod_registry_release(void)
 {
@@ -511,7 +748,9 @@ void ksmod_registry_release(void)
 	struct mm_struct *mm;
 	bool alive;
 
+	spin_lock(&ksmod_mm_lock);
 	WRITE_ONCE(ksmod_leaving, true);
+	spin_unlock(&ksmod_mm_lock);
 	for (;;) {
 		spin_lock(&ksmod_mm_lock);
 		slot = list_first_entry_or_null(&ksmod_mm_list,
@@ -538,7 +777,7 @@ void ksmod_registry_release(void)
 				pr_warn("could not unmerge every page of a process: its KSM pages stay shared until it writes them\n");
 			ksmod_mm_slot_free_items(slot);
 			if (alive)
-				ksmod_release_mm(mm);
+				ksmod_release_mm(mm, slot->merge_any);
 			ksmod_mm_slot_free(slot);
 		}
 		if (alive) {

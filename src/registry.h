@@ -21,6 +21,8 @@ struct ksmod_rmap_item;
  * @rmap_list:	its rmap items, by address; the scanner's
  * @cow_breaks:	write faults that copied one of ksmod's KSM pages;
  *		under ksmod_mm_lock
+ * @merge_any:	prctl(PR_SET_MEMORY_MERGE) is on: every VMA is mergeable,
+ *		new ones too; changed under the mm's mmap write lock
  */
 struct ksmod_mm_slot {
 	struct hlist_node hash;
@@ -28,6 +30,7 @@ struct ksmod_mm_slot {
 	struct mm_struct *mm;
 	struct ksmod_rmap_item *rmap_list;
 	unsigned long cow_breaks;
+	bool merge_any;
 };
 
 extern spinlock_t ksmod_mm_lock;
@@ -44,6 +47,13 @@ bool ksmod_takes(struct mm_struct *mm);
 int ksmod_madvise(struct vm_area_struct *vma, unsigned long start,
 		  unsigned long end, int advice, unsigned long *vm_flags);
 bool ksmod_fork_child(struct mm_struct *mm, int *ret);
+int ksmod_exec_child(struct mm_struct *mm);
+bool ksmod_vma_compatible(struct vm_area_struct *vma, unsigned long vm_flags);
+bool ksmod_vma_mergeable(struct vm_area_struct *vma);
+
+int ksmod_enable_merge_any(struct mm_struct *mm);
+int ksmod_disable_merge_any(struct mm_struct *mm);
+bool ksmod_mm_merge_any(struct mm_struct *mm);
 bool ksmod_mm_exit(struct mm_struct *mm);
 
 int ksmod_register_range(pid_t pid, unsigned long start, size_t len,

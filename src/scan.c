@@ -170,7 +170,7 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 			unsigned long addr = max(ksmod_scan_address,
 						 vma->vm_start);
 
-			if (!(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
+			if (!ksmod_vma_mergeable(vma) || !vma->anon_vma)
 				continue;
 			for (; addr < vma->vm_end; addr += PAGE_SIZE) {
 				struct ksmod_rmap_item *item;

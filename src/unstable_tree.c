@@ -15,6 +15,7 @@
 #include <linux/rbtree.h>
 
 #include "merge.h"
+#include "registry.h"
 #include "rmap.h"
 #include "symbols.h"
 #include "unstable_tree.h"
@@ -37,7 +38,7 @@ static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
 
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, addr);
-	if (vma && (vma->vm_flags & VM_MERGEABLE) && vma->anon_vma)
+	if (vma && ksmod_vma_mergeable(vma) && vma->anon_vma)
 		page = ksmod_get_anon_page(vma, addr);
 	mmap_read_unlock(mm);
 	return page;

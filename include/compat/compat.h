@@ -17,6 +17,8 @@
 #include <linux/pagewalk.h>
 #include <linux/ftrace.h>
 #include <linux/mmu_notifier.h>
+#include <linux/prctl.h>
+#include <linux/sched/coredump.h>
 
 /*
  * ksmod_fregs_arg() - argument @n of a hooked function, seen from an
@@ -42,12 +44,93 @@ static inline void ksmod_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * ksmod_vm_flags_set() - set flags of a VMA, mmap lock held for writing
+ */
+static inline void ksmod_vm_flags_set(struct vm_area_struct *vma,
+				      unsigned long flags)
+{
+#ifdef KSMOD_HAVE_VM_FLAGS_CLEAR
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
 /* VMAs the kernel's KSM leaves alone; VM_DROPPABLE exists since 6.11. */
 #ifdef VM_DROPPABLE
 #define KSMOD_VM_DROPPABLE	VM_DROPPABLE
 #else
 #define KSMOD_VM_DROPPABLE	VM_NONE
 #endif
+
+/* prctl options of 6.4+; 6.1's headers lack them, ksmod answers them there */
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE	67
+#define PR_GET_MEMORY_MERGE	68
+#endif
+
+/*
+ * Whole-process merging, prctl(PR_SET_MEMORY_MERGE). Kernels that have it
+ * (6.4+, KSMOD_HAVE_MMF_VM_MERGE_ANY) keep it in MMF_VM_MERGE_ANY, which
+ * their own code reads: the prctl itself (PR_GET_MEMORY_MERGE is answered
+ * inline), mmap and brk (ksm_add_vma() marks each new VMA VM_MERGEABLE),
+ * fork and exec (the bit is in MMF_INIT_MASK; ksm_execve()). ksmod sets and
+ * clears that bit for the processes it owns, and the kernel does the rest.
+ *
+ * 6.1 has no such bit and none of that code. There ksmod puts VM_MERGEABLE
+ * in the mm's def_flags, which mmap, brk and exec's stack set-up add to
+ * every new VMA, as 6.12 does in ksm_add_vma() at the same moment; fork
+ * and exec drop it (VM_INIT_DEF_MASK), and ksmod adds it again to the new
+ * mm it registers. Unlike ksm_add_vma(), def_flags also reach VMAs KSM
+ * cannot merge (shared, PFN maps, hugetlb, the vDSO): those carry
+ * VM_MERGEABLE ("mg" in smaps) but ksmod skips them, see
+ * ksmod_vma_mergeable(). A hook on 6.1's mmap path would see every mmap of
+ * every process; a scanner that marks new VMAs later would also undo a
+ * process's own MADV_UNMERGEABLE.
+ */
+#ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
+#define KSMOD_KERNEL_MERGE_ANY	true	/* the kernel's KSM knows merge-any */
+#else
+#define KSMOD_KERNEL_MERGE_ANY	false
+#endif
+
+/* Make new VMAs of @mm mergeable from now on; mmap lock held for writing. */
+static inline void ksmod_mm_set_merge_any(struct mm_struct *mm)
+{
+#ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
+	set_bit(MMF_VM_MERGE_ANY, &mm->flags);
+#else
+	mm->def_flags |= VM_MERGEABLE;
+#endif
+}
+
+/* Undo ksmod_mm_set_merge_any(); mmap lock held for writing. */
+static inline void ksmod_mm_clear_merge_any(struct mm_struct *mm)
+{
+#ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
+	clear_bit(MMF_VM_MERGE_ANY, &mm->flags);
+#else
+	mm->def_flags &= ~VM_MERGEABLE;
+#endif
+}
+
+/* Does the kernel's own code see @mm as merge-any (false on 6.1)? */
+static inline bool ksmod_mm_merge_any_bit(struct mm_struct *mm)
+{
+#ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
+	return test_bit(MMF_VM_MERGE_ANY, &mm->flags);
+#else
+	return false;
+#endif
+}
+
+/*
+ * src/compat/mm.c: the kernel's ksm_enable_merge_any() or
+ * ksm_disable_merge_any() for an mm its KSM owns; -EOPNOTSUPP where
+ * !KSMOD_KERNEL_MERGE_ANY. The mmap lock is held for writing.
+ */
+int ksmod_kernel_set_merge_any(struct mm_struct *mm, bool on);
 
 /**
  * struct ksmod_compat_symbols - unexported functions whose name or prototype
@@ -97,6 +180,12 @@ struct ksmod_compat_symbols {
 #endif
 	/* memory failure reads a KSM folio's stable node here (6.7+) */
 	void *collect_procs_ksm;
+	/* prctl(PR_SET_MEMORY_MERGE) enters KSM here (6.4+) */
+	int (*ksm_enable_merge_any)(struct mm_struct *mm);
+	int (*ksm_disable_merge_any)(struct mm_struct *mm);
+	/* 6.1: where ksmod answers the prctl, and follows exec */
+	void *security_task_prctl;
+	void *begin_new_exec;
 	int (*__mmu_notifier_invalidate_range_start)(
 		struct mmu_notifier_range *range);
 #ifdef KSMOD_HAVE_MMU_NOTIFIER_END_ONE_ARG

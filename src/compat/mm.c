@@ -144,3 +144,17 @@ void ksmod_mn_end(struct mmu_notifier_range *range)
 	ksym.compat.__mmu_notifier_invalidate_range_end(range, false);
 #endif
 }
+
+/*
+ * The kernel's own prctl(PR_SET_MEMORY_MERGE) work, for an mm its KSM
+ * owns; ksmod's hooks on these functions pass such mms on to here.
+ */
+int ksmod_kernel_set_merge_any(struct mm_struct *mm, bool on)
+{
+#ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
+	return on ? ksym.compat.ksm_enable_merge_any(mm) :
+		    ksym.compat.ksm_disable_merge_any(mm);
+#else
+	return -EOPNOTSUPP;
+#endif
+}

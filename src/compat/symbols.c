@@ -41,6 +41,20 @@ struct ksym ksmod_compat_symtab[] = {
 	KSYM_ENTRY_RAW(collect_procs_ksm, ksym.compat.collect_procs_ksm,
 		       KSYM_REQUIRED | KSYM_HOOKED),
 #endif
+#ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
+	/* the kernel's prctl calls them; ksmod calls them for the kernel's mms */
+	KSYM_COMPAT(ksm_enable_merge_any,
+		    KSYM_REQUIRED | KSYM_HOOKED | KSYM_CALLED),
+	KSYM_COMPAT(ksm_disable_merge_any,
+		    KSYM_REQUIRED | KSYM_HOOKED | KSYM_CALLED),
+#else
+	/* no such prctl: ksmod answers it where every prctl() passes first */
+	KSYM_ENTRY_RAW(security_task_prctl, ksym.compat.security_task_prctl,
+		       KSYM_REQUIRED | KSYM_HOOKED),
+	/* no ksm_execve(): ksmod carries merge-any over exec here */
+	KSYM_ENTRY_RAW(begin_new_exec, ksym.compat.begin_new_exec,
+		       KSYM_REQUIRED | KSYM_HOOKED),
+#endif
 	KSYM_COMPAT(__mmu_notifier_invalidate_range_start,
 		    KSYM_REQUIRED | KSYM_CALLED),
 	KSYM_COMPAT(__mmu_notifier_invalidate_range_end,

@@ -18,10 +18,18 @@ t_is "pages_to_scan defaults to 100" "$(cat $K/pages_to_scan)" 100
 t_is "sleep_millisecs defaults to 20" "$(cat $K/sleep_millisecs)" 20
 t_ok "the scanner thread runs" pidof ksmod
 H=/sys/kernel/debug/ksmod/hooks
-t_is "seven hooks are listed" "$(wc -l <$H)" 7
-# collect_procs_ksm exists on 6.12 only
-t_is "every hook is installed" \
-	"$(awk '$2 != "installed" && !($1 == "collect_procs_ksm" && $2 == "absent")' $H)" ""
+t_is "eleven hooks are listed" "$(wc -l <$H)" 11
+# Each kernel lacks some: 6.1 has no collect_procs_ksm and no merge-any
+# functions, 6.12 needs no prctl or exec hook of its own.
+if grep -qw ksm_enable_merge_any /proc/kallsyms; then
+	absent="begin_new_exec security_task_prctl"
+else
+	absent="collect_procs_ksm ksm_disable_merge_any ksm_enable_merge_any"
+fi
+t_is "exactly the hooks this kernel has no function for are absent" \
+	"$(awk '$2 == "absent" { print $1 }' $H | sort | tr '\n' ' ')" "$absent "
+t_is "every other hook is installed" \
+	"$(awk '$2 != "installed" && $2 != "absent"' $H)" ""
 
 dmesg_mark unload
 t_ok "ksmod unloads" ksmod_unload
