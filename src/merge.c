@@ -310,7 +310,7 @@ void ksmod_break_cow(struct ksmod_rmap_item *item)
 	struct vm_area_struct *vma;
 
 	ksmod_put_anon_vma(item->anon_vma);
-	item->oldchecksum = 0;
+	ksmod_rmap_reset_unstable(item);
 	mmap_read_lock(mm);
 	vma = ksmod_mergeable_vma(mm, addr);
 	if (vma)

@@ -43,6 +43,12 @@ unsigned int ksmod_sleep_millisecs = 20;
 module_param_named(sleep_millisecs, ksmod_sleep_millisecs, uint, 0);
 MODULE_PARM_DESC(sleep_millisecs, "value of ksm/sleep_millisecs at load (default 20)");
 
+/* 1: one tree for all NUMA nodes; 0: pages merge only within a node */
+unsigned int ksmod_merge_across_nodes = 1;
+
+/* skip pages that keep failing to merge, for longer and longer */
+unsigned int ksmod_smart_scan = 1;
+
 static DEFINE_MUTEX(ksmod_thread_mutex);
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_thread_wait);	/* run became 1 */
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_iter_wait);	/* sleep changed */
@@ -53,6 +59,7 @@ static unsigned long ksmod_batches;
 
 /* counters of /sys/module/ksmod/ksm, as in /sys/kernel/mm/ksm */
 unsigned long ksmod_pages_scanned;
+unsigned long ksmod_pages_skipped;
 unsigned long ksmod_full_scans;
 
 /*
@@ -96,6 +103,47 @@ static void ksmod_free_items_from(struct ksmod_rmap_item **list)
 		*list = item->rmap_list;
 		ksmod_rmap_item_free(item);
 	}
+}
+
+/*
+ * smart_scan, as the kernel's KSM does it: a page seen three times without
+ * merging is then skipped for 1, 2, 4 and at most 8 visits between tries.
+ * KSM pages, and items still on a stable node (their unstable fields hold
+ * something else), are never skipped.
+ */
+static unsigned int ksmod_skip_age(u8 age)
+{
+	if (age <= 3)
+		return 1;
+	if (age <= 5)
+		return 2;
+	if (age <= 8)
+		return 4;
+	return 8;
+}
+
+static bool ksmod_should_skip(struct page *page, struct ksmod_rmap_item *item)
+{
+	u8 age;
+
+	if (!READ_ONCE(ksmod_smart_scan))
+		return false;
+	if (folio_test_ksm(page_folio(page)) ||
+	    (item->address & KSMOD_STABLE_FLAG))
+		return false;
+	age = item->age;
+	if (age != U8_MAX)
+		item->age++;
+	if (age < 3)
+		return false;
+	if (!item->remaining_skips) {
+		item->remaining_skips = ksmod_skip_age(age);
+		return false;
+	}
+	item->remaining_skips--;
+	ksmod_pages_skipped++;
+	ksmod_rmap_item_unlink(item);
+	return true;
 }
 
 /* Leave the cursor's slot for the next one; free it if its mm is gone. */
@@ -183,6 +231,11 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 				if (item) {
 					ksmod_scan_rmap_list = &item->rmap_list;
 					ksmod_scan_address = addr + PAGE_SIZE;
+					if (ksmod_should_skip(p, item)) {
+						put_page(p);
+						cond_resched();
+						continue;
+					}
 					*page = p;
 				} else {
 					put_page(p);
@@ -354,7 +407,7 @@ static int ksmod_scan_thread(void *unused)
  * Return: 0, -EINVAL for another value, or the error that stopped
  * unmerging (run is then 0).
  */
-int ksmod_set_run(unsigned int run)
+int ksmod_set_run(unsigned long run)
 {
 	int err = 0;
 
@@ -377,17 +430,53 @@ int ksmod_set_run(unsigned int run)
 }
 
 /* Any value, as in the kernel's KSM; 0 scans nothing. */
-int ksmod_set_pages_to_scan(unsigned int nr)
+int ksmod_set_pages_to_scan(unsigned long nr)
 {
 	WRITE_ONCE(ksmod_pages_to_scan, nr);
 	return 0;
 }
 
 /* Any value; the thread sleeping on the old one wakes to take it. */
-int ksmod_set_sleep_millisecs(unsigned int msecs)
+int ksmod_set_sleep_millisecs(unsigned long msecs)
 {
 	WRITE_ONCE(ksmod_sleep_millisecs, msecs);
 	wake_up_interruptible(&ksmod_iter_wait);
+	return 0;
+}
+
+/**
+ * ksmod_set_merge_across_nodes() - the "merge_across_nodes" store
+ * @knob:	0 or 1
+ *
+ * As in the kernel, it changes only while no KSM page exists: unmerge
+ * (run=2) first. Trees of the old setting are empty then, but for the
+ * unstable tree, whose items remember which tree they are in.
+ *
+ * Return: 0, -EINVAL for another value, -EBUSY while KSM pages exist.
+ */
+int ksmod_set_merge_across_nodes(unsigned long knob)
+{
+	int err = 0;
+
+	if (knob > 1)
+		return -EINVAL;
+	mutex_lock(&ksmod_thread_mutex);
+	if (ksmod_merge_across_nodes != knob) {
+		if (ksmod_pages_shared || !ksmod_stable_empty()) {
+			pr_info_ratelimited("merge_across_nodes: KSM pages exist: write 2 to run first\n");
+			err = -EBUSY;
+		} else {
+			WRITE_ONCE(ksmod_merge_across_nodes, knob);
+		}
+	}
+	mutex_unlock(&ksmod_thread_mutex);
+	return err;
+}
+
+/* 0 or 1 (the sysfs store parses a boolean). */
+int ksmod_set_smart_scan(unsigned long on)
+{
+	WRITE_ONCE(ksmod_smart_scan, !!on);
 	return 0;
 }
 

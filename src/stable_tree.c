@@ -14,6 +14,12 @@
  * it is in the ksmod_nodes xarray, which holds exactly the nodes ksmod
  * allocated and has not freed: a certain test, not a guess.
  *
+ * With merge_across_nodes=0 there is one tree per NUMA node, each holding
+ * the KSM pages on that node, and a page is only merged with a KSM page of
+ * its own node. A KSM page that NUMA migration later moves keeps its node
+ * in the tree it was made in; it takes no new sharers from either node
+ * (the kernel's KSM moves such nodes to the new node's tree instead).
+ *
  * Locking: the tree is changed only by the scanner thread, under
  * ksmod_thread_mutex (or at unload, the thread stopped). A node's list of
  * rmap items is changed only with its page locked.
@@ -28,10 +34,12 @@
 
 #include "merge.h"
 #include "rmap.h"
+#include "scan.h"
 #include "stable_tree.h"
 #include "symbols.h"
 
-static struct rb_root ksmod_stable_root = RB_ROOT;
+/* one tree per NUMA node; only [0] while merge_across_nodes=1 */
+static struct rb_root ksmod_stable_roots[MAX_NUMNODES];
 static struct kmem_cache *ksmod_stable_node_cache;
 static DEFINE_XARRAY(ksmod_nodes);
 
@@ -100,7 +108,7 @@ static void ksmod_stable_detach(struct ksmod_rmap_item *item)
 	item->mm->ksm_merging_pages--;
 	ksmod_put_anon_vma(item->anon_vma);
 	item->address &= PAGE_MASK;
-	item->oldchecksum = 0;	/* the union held the anon_vma */
+	ksmod_rmap_reset_unstable(item);	/* the union held the anon_vma */
 }
 
 /* Drop a node whose page is gone: its items are no longer stable. */
@@ -111,7 +119,7 @@ static void ksmod_node_remove(struct ksmod_stable_node *n)
 
 	hlist_for_each_entry_safe(item, tmp, &n->hlist, hlist)
 		ksmod_stable_detach(item);
-	rb_erase(&n->node, &ksmod_stable_root);
+	rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
 	ksmod_node_free(n);
 }
 
@@ -168,10 +176,21 @@ stale:
  */
 struct page *ksmod_stable_search(struct page *page)
 {
+	struct ksmod_stable_node *own = ksmod_folio_node(page_folio(page));
+	int nid = ksmod_tree_nid(page);
 	struct rb_node *node;
 
+	/* already one of ksmod's KSM pages (a fork's): no need to look */
+	if (own) {
+		struct page *kpage = ksmod_node_page(own, true);
+
+		if (kpage) {
+			unlock_page(kpage);
+			return kpage;
+		}
+	}
 again:
-	node = ksmod_stable_root.rb_node;
+	node = ksmod_stable_roots[nid].rb_node;
 	while (node) {
 		struct ksmod_stable_node *n =
 			rb_entry(node, struct ksmod_stable_node, node);
@@ -198,6 +217,12 @@ again:
 		if (!tree_page)
 			goto again;
 		unlock_page(tree_page);
+		/* it moved to another node: not a page to share from here */
+		if (!READ_ONCE(ksmod_merge_across_nodes) &&
+		    page_to_nid(tree_page) != nid) {
+			put_page(tree_page);
+			return NULL;
+		}
 		return tree_page;
 	}
 	return NULL;
@@ -212,11 +237,13 @@ again:
  */
 struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
 {
-	struct rb_node **new = &ksmod_stable_root.rb_node, *parent = NULL;
+	int nid = ksmod_tree_nid(kpage);
+	struct rb_root *root = &ksmod_stable_roots[nid];
+	struct rb_node **new, *parent;
 	struct ksmod_stable_node *n;
 
 again:
-	new = &ksmod_stable_root.rb_node;
+	new = &root->rb_node;
 	parent = NULL;
 	while (*new) {
 		struct ksmod_stable_node *tree =
@@ -245,6 +272,7 @@ again:
 		return NULL;
 	INIT_HLIST_HEAD(&n->hlist);
 	n->kpfn = page_to_pfn(kpage);
+	n->nid = nid;
 	if (xa_err(xa_store(&ksmod_nodes, ksmod_node_index(n), n,
 			    GFP_KERNEL))) {
 		kmem_cache_free(ksmod_stable_node_cache, n);
@@ -252,7 +280,7 @@ again:
 	}
 	atomic_long_inc(&ksmod_nr_stable_nodes);
 	rb_link_node(&n->node, parent, new);
-	rb_insert_color(&n->node, &ksmod_stable_root);
+	rb_insert_color(&n->node, root);
 	ksmod_folio_set_node(page_folio(kpage), n);
 	return n;
 }
@@ -298,6 +326,36 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 	put_page(page);
 }
 
+/* The first node of the first non-empty tree, or NULL. */
+static struct ksmod_stable_node *ksmod_stable_first(void)
+{
+	struct rb_node *node;
+	int nid;
+
+	for (nid = 0; nid < nr_node_ids; nid++) {
+		node = rb_first(&ksmod_stable_roots[nid]);
+		if (node)
+			return rb_entry(node, struct ksmod_stable_node, node);
+	}
+	return NULL;
+}
+
+/* The node after @n, in its tree or the next non-empty one, or NULL. */
+static struct ksmod_stable_node *ksmod_stable_next(struct ksmod_stable_node *n)
+{
+	struct rb_node *node = rb_next(&n->node);
+	int nid;
+
+	if (node)
+		return rb_entry(node, struct ksmod_stable_node, node);
+	for (nid = n->nid + 1; nid < nr_node_ids; nid++) {
+		node = rb_first(&ksmod_stable_roots[nid]);
+		if (node)
+			return rb_entry(node, struct ksmod_stable_node, node);
+	}
+	return NULL;
+}
+
 /**
  * ksmod_stable_free_all() - at unload, drop every node
  *
@@ -307,13 +365,11 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
  */
 void ksmod_stable_free_all(void)
 {
-	struct rb_node *node;
+	struct ksmod_stable_node *n;
+	struct page *page;
 
-	while ((node = rb_first(&ksmod_stable_root))) {
-		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
-		struct page *page = ksmod_node_page(n, true);
-
+	while ((n = ksmod_stable_first())) {
+		page = ksmod_node_page(n, true);
 		if (!page)
 			continue;	/* stale: removed */
 		ksmod_folio_set_node(page_folio(page), NULL);
@@ -333,14 +389,11 @@ void ksmod_stable_free_all(void)
  */
 void ksmod_stable_prune_unused(void)
 {
-	struct rb_node *node = rb_first(&ksmod_stable_root);
+	struct ksmod_stable_node *n, *next;
+	struct page *page;
 
-	while (node) {
-		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
-		struct page *page;
-
-		node = rb_next(node);
+	for (n = ksmod_stable_first(); n; n = next) {
+		next = ksmod_stable_next(n);
 		if (!hlist_empty(&n->hlist))
 			continue;
 		page = ksmod_node_page(n, true);	/* drops it if stale */
@@ -357,6 +410,20 @@ void ksmod_stable_prune_unused(void)
 }
 
 /**
+ * ksmod_stable_empty() - drop unused nodes; is any node left?
+ *
+ * merge_across_nodes can only change while no stable node exists, as in
+ * the kernel. Called with the thread mutex held.
+ *
+ * Return: true when the stable trees are empty.
+ */
+bool ksmod_stable_empty(void)
+{
+	ksmod_stable_prune_unused();
+	return !ksmod_stable_first();
+}
+
+/**
  * ksmod_stable_prune() - drop the nodes of pages in [@start, @end) pfns
  * @start:	first pfn of memory that went offline
  * @end:	pfn past it
@@ -368,13 +435,10 @@ void ksmod_stable_prune_unused(void)
  */
 void ksmod_stable_prune(unsigned long start, unsigned long end)
 {
-	struct rb_node *node = rb_first(&ksmod_stable_root);
+	struct ksmod_stable_node *n, *next;
 
-	while (node) {
-		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
-
-		node = rb_next(node);
+	for (n = ksmod_stable_first(); n; n = next) {
+		next = ksmod_stable_next(n);
 		if (n->kpfn >= start && n->kpfn < end)
 			ksmod_node_remove(n);
 		cond_resched();
@@ -406,6 +470,6 @@ int ksmod_stable_init(void)
 
 void ksmod_stable_exit(void)
 {
-	WARN_ON_ONCE(!RB_EMPTY_ROOT(&ksmod_stable_root));
+	WARN_ON_ONCE(ksmod_stable_first());
 	kmem_cache_destroy(ksmod_stable_node_cache);
 }

@@ -18,11 +18,14 @@ struct ksmod_rmap_item;
  * @kpfn:	the page's frame. No reference is held: the page points back
  *		with its mapping (node | PAGE_MAPPING_KSM), and each lookup
  *		checks that it still does.
+ * @nid:	the NUMA node whose tree holds it (0 while merging across
+ *		nodes)
  */
 struct ksmod_stable_node {
 	struct rb_node node;
 	struct hlist_head hlist;
 	unsigned long kpfn;
+	int nid;
 };
 
 struct ksmod_stable_node *ksmod_folio_node(struct folio *folio);
@@ -37,6 +40,7 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item);
 void ksmod_stable_free_all(void);
 void ksmod_stable_prune(unsigned long start, unsigned long end);
 void ksmod_stable_prune_unused(void);
+bool ksmod_stable_empty(void);
 
 void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio);
 bool ksmod_stable_owns(struct folio *folio);
