@@ -74,8 +74,8 @@ expect() {
 	esac
 }
 
-# FILE|VALUE|EXPECTED: EXPECTED is what reads back after success, or the
-# errno name; "=" in EXPECTED: the value before.
+# FILE|VALUE|EXPECTED: EXPECTED is what reads back after success ("~" for
+# a space), or the errno name.
 CASES="run|1|1 run|0|0 run|2|2 run|0|0 run|3|EINVAL run|-1|EINVAL
 run|abc|EINVAL run|1x|EINVAL run|4294967296|EINVAL run||EINVAL
 pages_to_scan|0|0 pages_to_scan|4294967295|4294967295 pages_to_scan|100|100
@@ -97,7 +97,7 @@ max_page_sharing|abc|EINVAL max_page_sharing|2147483648|ERANGE
 stable_node_chains_prune_millisecs|2000|2000
 stable_node_chains_prune_millisecs|-1|EINVAL
 stable_node_chains_prune_millisecs|4294967296|EINVAL
-advisor_mode|none|[none] scan-time advisor_mode|foo|EINVAL
+advisor_mode|none|[none]~scan-time advisor_mode|foo|EINVAL
 advisor_mode||EINVAL advisor_mode|nonex|EINVAL
 advisor_max_cpu|70|70 advisor_max_cpu|x|EINVAL advisor_max_cpu|-1|EINVAL
 advisor_min_pages_to_scan|500|500 advisor_min_pages_to_scan|5x|EINVAL
@@ -128,7 +128,7 @@ for c in $CASES; do
 	# shellcheck disable=SC2086
 	set -- $c
 	IFS=$IFS_SAVE
-	f=$1 v=$2 e=$3
+	f=$1 v=$2 e=$(echo "$3" | tr '~' ' ')
 	before=$(cat $K/$f)
 	want=$(expect "$e")
 	t_is "$f: '$v' gives $e" "$(outcome $K/$f "$v")" "$want"
