@@ -41,6 +41,9 @@ struct ksym ksmod_compat_symtab[] = {
 	KSYM_ENTRY_RAW(collect_procs_ksm, ksym.compat.collect_procs_ksm,
 		       KSYM_REQUIRED | KSYM_HOOKED),
 #endif
+#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+	KSYM_COMPAT(ksm_zero_pages, KSYM_REQUIRED | KSYM_DATA),
+#endif
 	KSYM_COMPAT(__mmu_notifier_invalidate_range_start,
 		    KSYM_REQUIRED | KSYM_CALLED),
 	KSYM_COMPAT(__mmu_notifier_invalidate_range_end,
