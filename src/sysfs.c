@@ -129,6 +129,8 @@ KSMOD_TUNABLE_ATTR(merge_across_nodes, KSMOD_PARSE_ULONG_ERR,
 		   ksmod_merge_across_nodes, ksmod_set_merge_across_nodes);
 KSMOD_TUNABLE_ATTR(smart_scan, KSMOD_PARSE_BOOL, ksmod_smart_scan,
 		   ksmod_set_smart_scan);
+KSMOD_TUNABLE_ATTR(use_zero_pages, KSMOD_PARSE_BOOL, ksmod_use_zero_pages,
+		   ksmod_set_use_zero_pages);
 
 /*
  * Tunables ksmod does not implement yet: they show the kernel's default,
@@ -173,52 +175,48 @@ static int page_sharing_check(unsigned long value)
 	return 0;
 }
 
-static int scan_time_check(unsigned long value)
-{
-	return value < 1 ? -EINVAL : 0;
-}
-
 #define KSMOD_NO_CHAINS "stable node chains are not implemented yet"
-#define KSMOD_NO_ADVISOR "the scan-time advisor is not implemented yet"
 
 KSMOD_FIXED_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
 		 KSMOD_MAX_PAGE_SHARING, page_sharing_check, KSMOD_NO_CHAINS);
 KSMOD_FIXED_ATTR(stable_node_chains_prune_millisecs, KSMOD_PARSE_UINT,
 		 KSMOD_STABLE_NODE_CHAINS_PRUNE_MSECS, any_value,
 		 KSMOD_NO_CHAINS);
-KSMOD_FIXED_ATTR(use_zero_pages, KSMOD_PARSE_BOOL, 0, any_value,
-		 "merging into the zero page is not implemented yet");
-KSMOD_FIXED_ATTR(advisor_max_cpu, KSMOD_PARSE_ULONG,
-		 KSMOD_ADVISOR_MAX_CPU, any_value, KSMOD_NO_ADVISOR);
-KSMOD_FIXED_ATTR(advisor_min_pages_to_scan, KSMOD_PARSE_ULONG,
-		 KSMOD_ADVISOR_MIN_PAGES_TO_SCAN, any_value, KSMOD_NO_ADVISOR);
-KSMOD_FIXED_ATTR(advisor_max_pages_to_scan, KSMOD_PARSE_ULONG,
-		 KSMOD_ADVISOR_MAX_PAGES_TO_SCAN, any_value, KSMOD_NO_ADVISOR);
-KSMOD_FIXED_ATTR(advisor_target_scan_time, KSMOD_PARSE_ULONG,
-		 KSMOD_ADVISOR_TARGET_SCAN_TIME, scan_time_check,
-		 KSMOD_NO_ADVISOR);
+KSMOD_TUNABLE_ATTR(advisor_max_cpu, KSMOD_PARSE_ULONG, ksmod_advisor_max_cpu,
+		   ksmod_set_advisor_max_cpu);
+KSMOD_TUNABLE_ATTR(advisor_min_pages_to_scan, KSMOD_PARSE_ULONG,
+		   ksmod_advisor_min_pages_to_scan,
+		   ksmod_set_advisor_min_pages_to_scan);
+KSMOD_TUNABLE_ATTR(advisor_max_pages_to_scan, KSMOD_PARSE_ULONG,
+		   ksmod_advisor_max_pages_to_scan,
+		   ksmod_set_advisor_max_pages_to_scan);
+KSMOD_TUNABLE_ATTR(advisor_target_scan_time, KSMOD_PARSE_ULONG,
+		   ksmod_advisor_target_scan_time,
+		   ksmod_set_advisor_target_scan_time);
 
-/* "[none] scan-time": only "none" is implemented */
+/* "[none] scan-time" or "none [scan-time]", as the kernel shows it */
 static ssize_t advisor_mode_show(struct kobject *kobj,
 				 struct kobj_attribute *kattr, char *buf)
 {
-	return sysfs_emit(buf, "[none] scan-time\n");
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(ksmod_advisor) == KSMOD_ADVISOR_SCAN_TIME ?
+			  "none [scan-time]" : "[none] scan-time");
 }
 
 static ssize_t advisor_mode_store(struct kobject *kobj,
 				  struct kobj_attribute *kattr,
 				  const char *buf, size_t count)
 {
-	if (sysfs_streq(buf, "none"))
-		return count;
 	if (sysfs_streq(buf, "scan-time")) {
-		pr_info_ratelimited("advisor_mode: only none is supported: %s\n",
-				    KSMOD_NO_ADVISOR);
-		return -EOPNOTSUPP;
+		ksmod_set_advisor(KSMOD_ADVISOR_SCAN_TIME);
+	} else if (sysfs_streq(buf, "none")) {
+		ksmod_set_advisor(KSMOD_ADVISOR_NONE);
+	} else {
+		pr_info_ratelimited("ksm/advisor_mode: write refused: %pe\n",
+				    ERR_PTR(-EINVAL));
+		return -EINVAL;
 	}
-	pr_info_ratelimited("ksm/advisor_mode: write refused: %pe\n",
-			    ERR_PTR(-EINVAL));
-	return -EINVAL;
+	return count;
 }
 
 static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
@@ -275,23 +273,25 @@ static struct ksmod_counter_attr stable_node_dups_attr = {
 	.read = no_chains_read,
 };
 
-/* KSM zero pages: none while use_zero_pages cannot be set (signed, as 6.12) */
+/* KSM zero pages ksmod mapped and nobody unmapped yet (signed, as 6.12) */
 static ssize_t ksm_zero_pages_show(struct kobject *kobj,
 				   struct kobj_attribute *kattr, char *buf)
 {
-	return sysfs_emit(buf, "%ld\n", 0L);
+	return sysfs_emit(buf, "%ld\n", ksmod_zero_pages());
 }
 
 static struct kobj_attribute ksm_zero_pages_attr = __ATTR_RO(ksm_zero_pages);
 
 /*
- * Memory saved minus what the rmap items cost, in bytes, as 6.12 computes
- * it (ksmod's rmap item is as large as the kernel's): may be negative.
+ * Memory saved (pages sharing and zero pages) minus what the rmap items
+ * cost, in bytes, as 6.12 computes it (ksmod's rmap item is as large as
+ * the kernel's): may be negative.
  */
 static ssize_t general_profit_show(struct kobject *kobj,
 				   struct kobj_attribute *kattr, char *buf)
 {
-	long profit = (long)READ_ONCE(ksmod_pages_sharing) * PAGE_SIZE -
+	long profit = ((long)READ_ONCE(ksmod_pages_sharing) +
+		       ksmod_zero_pages()) * PAGE_SIZE -
 		      atomic_long_read(&ksmod_nr_rmap_items) *
 		      (long)sizeof(struct ksmod_rmap_item);
 

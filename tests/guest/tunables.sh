@@ -7,6 +7,8 @@
 # move_pages nodes) and nothing merges across, passes later too; with 1
 # they share one frame. smart_scan=1 skips pages that keep failing to
 # merge (pages_skipped grows), smart_scan=0 scans every page every pass.
+# advisor_mode=scan-time sets pages_to_scan within its limits, and gives it
+# back when turned off.
 # shellcheck disable=SC2154 # NAME_pid...: set by dm_start
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
@@ -85,6 +87,29 @@ scanned=$(($(c pages_scanned) - p0)) passes=$(($(c full_scans) - f0))
 t_ok "smart_scan=1: fewer pages scanned ($scanned in $passes passes)" \
 	[ "$scanned" -lt $((passes * N)) ]
 t_ok "U's bytes are intact" dm U check
+
+# the scan-time advisor sets pages_to_scan from how long a pass takes
+kwrite $K/advisor_max_pages_to_scan 3000
+kwrite $K/run 0
+t_ok "advisor_mode=scan-time" kwrite $K/advisor_mode scan-time
+t_is "advisor_mode shows it" "$(c advisor_mode)" "none [scan-time]"
+t_is "pages_to_scan starts at advisor_min_pages_to_scan" \
+	"$(c pages_to_scan)" 500
+t_errno "pages_to_scan cannot be written meanwhile" EINVAL \
+	kwrite $K/pages_to_scan 100
+kwrite $K/run 1
+t_ok "three full passes" more_scans 3
+pts=$(c pages_to_scan)
+t_not "the advisor changed pages_to_scan (now $pts)" [ "$pts" = 500 ]
+t_ok "up to advisor_max_pages_to_scan" [ "$pts" -le 3000 ]
+kwrite $K/advisor_max_pages_to_scan 200
+t_ok "three full passes" more_scans 3
+t_ok "then down to a lower advisor_max_pages_to_scan" \
+	[ "$(c pages_to_scan)" -le 200 ]
+t_ok "advisor_mode=none" kwrite $K/advisor_mode none
+t_is "pages_to_scan is back to 100" "$(c pages_to_scan)" 100
+t_ok "and can be written again" kwrite $K/pages_to_scan 1000
+kwrite $K/advisor_max_pages_to_scan 30000
 dm_stop U
 
 t_ok "ksmod unloads" ksmod_unload
