@@ -62,6 +62,23 @@ static long ksmod_query_ioctl(void __user *arg)
 	return 0;
 }
 
+static long ksmod_stats_ioctl(void __user *arg)
+{
+	struct ksmod_mm_stats st;
+	int err;
+
+	if (copy_from_user(&st, arg, sizeof(st)))
+		return -EFAULT;
+	if (st.flags)
+		return -EINVAL;
+	err = ksmod_query_stats(&st);
+	if (err)
+		return err;
+	if (copy_to_user(arg, &st, sizeof(st)))
+		return -EFAULT;
+	return 0;
+}
+
 static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -75,6 +92,8 @@ static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ksmod_range_ioctl(uarg, MADV_UNMERGEABLE);
 	case KSMOD_IOC_QUERY:
 		return ksmod_query_ioctl(uarg);
+	case KSMOD_IOC_MM_STATS:
+		return ksmod_stats_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}

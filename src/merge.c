@@ -29,23 +29,24 @@
 #include "ksmod.h"
 
 #include <linux/highmem.h>
-#include <linux/jhash.h>
 #include <linux/mm_inline.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
 #include <linux/swap.h>
+#include <linux/xxhash.h>
 
 #include "merge.h"
 #include "rmap.h"
 #include "stable_tree.h"
 #include "symbols.h"
 
+/* xxhash, as the kernel's KSM: several times cheaper per page than jhash2 */
 u32 ksmod_checksum(struct page *page)
 {
 	void *addr = kmap_local_page(page);
-	u32 sum = jhash2(addr, PAGE_SIZE / 4, 17);
+	u32 sum = xxhash(addr, PAGE_SIZE, 0);
 
 	kunmap_local(addr);
 	return sum;
@@ -71,8 +72,12 @@ static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
 	if (!atomic_read(&mm->mm_users))	/* exiting */
 		return NULL;
 	vma = vma_lookup(mm, addr);
-	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma ||
-	    (vma->vm_flags & VM_LOCKED))
+	/*
+	 * VM_LOCKED is no reason to skip, as in the kernel's KSM: the rmap
+	 * calls that map the KSM page mlock it, those that unmap a page
+	 * munlock it.
+	 */
+	if (!vma || !(vma->vm_flags & VM_MERGEABLE) || !vma->anon_vma)
 		return NULL;
 	return vma;
 }

@@ -90,8 +90,10 @@ static void ksmod_wp_fault(struct ksmod_hook *hook, struct ftrace_regs *fregs)
 
 	if (!pte_present(pte) || !pfn_valid(pte_pfn(pte)))
 		return;
-	if (ksmod_stable_owns(pfn_folio(pte_pfn(pte))))
+	if (ksmod_stable_owns(pfn_folio(pte_pfn(pte)))) {
 		atomic_long_inc(&ksmod_cow_breaks);
+		ksmod_count_cow_break(vmf->vma->vm_mm);
+	}
 }
 
 /* Is argument @n of the hooked function a folio ksmod made KSM? */

@@ -18,8 +18,8 @@
  * MMF_VM_MERGEABLE from every mm ksmod owns, so that the kernel's KSM
  * takes the process the next time it asks.
  *
- * Locking: ksmod_mm_lock (a spinlock) protects the hash and the list and
- * nests inside any mmap lock. A slot is added under the mmap write lock of
+ * Locking: ksmod_mm_lock (a spinlock) protects the hash, the list and each
+ * slot's cow_breaks, and nests inside any mmap lock and page table lock. A slot is added under the mmap write lock of
  * its mm (madvise) or of the parent and child (fork), and removed either
  * by ksmod_mm_exit() once nobody uses the mm, or at unload under its mmap
  * write lock; so whoever holds an mm's mmap lock sees a stable answer to
@@ -425,6 +425,61 @@ int ksmod_query_ranges(struct ksmod_query *q)
 	q->nr = n;
 out:
 	kvfree(r);
+	mmput(mm);
+	return err;
+}
+
+/**
+ * ksmod_count_cow_break() - @mm copied one of ksmod's KSM pages on write
+ * @mm:	the faulting mm; its page table lock may be held
+ */
+void ksmod_count_cow_break(struct mm_struct *mm)
+{
+	struct ksmod_mm_slot *slot;
+
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	if (slot)
+		slot->cow_breaks++;
+	spin_unlock(&ksmod_mm_lock);
+}
+
+/**
+ * ksmod_query_stats() - fill in a struct ksmod_mm_stats
+ * @st:	the request; @st->pid in, the rest out
+ *
+ * Return: 0 or -errno.
+ */
+int ksmod_query_stats(struct ksmod_mm_stats *st)
+{
+	struct ksmod_mm_slot *slot;
+	struct mm_struct *mm;
+	int err;
+
+	mm = ksmod_get_mm(st->pid, PTRACE_MODE_READ_REALCREDS);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+	err = mmap_read_lock_killable(mm);
+	if (err)
+		goto out;
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	if (slot) {
+		st->owner = KSMOD_OWNER_KSMOD;
+		st->cow_breaks = slot->cow_breaks;
+		st->merging_pages = READ_ONCE(mm->ksm_merging_pages);
+		st->rmap_items = READ_ONCE(mm->ksm_rmap_items);
+	} else {
+		st->owner = test_bit(MMF_VM_MERGEABLE, &mm->flags) ?
+			    KSMOD_OWNER_KERNEL : KSMOD_OWNER_NONE;
+		st->cow_breaks = 0;
+		st->merging_pages = 0;
+		st->rmap_items = 0;
+	}
+	spin_unlock(&ksmod_mm_lock);
+	mmap_read_unlock(mm);
+	st->pad = 0;
+out:
 	mmput(mm);
 	return err;
 }

@@ -9,6 +9,7 @@
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
 
+struct ksmod_mm_stats;
 struct ksmod_query;
 struct ksmod_rmap_item;
 
@@ -18,12 +19,15 @@ struct ksmod_rmap_item;
  * @list:	in ksmod_mm_list, in scan order
  * @mm:		the process's mm, pinned with mmgrab()
  * @rmap_list:	its rmap items, by address; the scanner's
+ * @cow_breaks:	write faults that copied one of ksmod's KSM pages;
+ *		under ksmod_mm_lock
  */
 struct ksmod_mm_slot {
 	struct hlist_node hash;
 	struct list_head list;
 	struct mm_struct *mm;
 	struct ksmod_rmap_item *rmap_list;
+	unsigned long cow_breaks;
 };
 
 extern spinlock_t ksmod_mm_lock;
@@ -45,6 +49,8 @@ bool ksmod_mm_exit(struct mm_struct *mm);
 int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
 			 int advice);
 int ksmod_query_ranges(struct ksmod_query *q);
+void ksmod_count_cow_break(struct mm_struct *mm);
+int ksmod_query_stats(struct ksmod_mm_stats *st);
 
 int ksmod_registry_init(void);
 void ksmod_registry_release(void);

@@ -55,6 +55,11 @@ unsigned int ksmod_use_zero_pages;
 /* checksum of a page of zeroes */
 static u32 ksmod_zero_checksum;
 
+static bool test_unmerge_fail;
+module_param(test_unmerge_fail, bool, 0644);
+MODULE_PARM_DESC(test_unmerge_fail,
+		 "testing only: run=2 stops at the first process with -ENOMEM");
+
 static DEFINE_MUTEX(ksmod_thread_mutex);
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_thread_wait);	/* run became 1 */
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_iter_wait);	/* sleep changed */
@@ -503,7 +508,9 @@ static int ksmod_unmerge_all(void)
 		struct mm_struct *mm = slot->mm;
 
 		mmap_read_lock(mm);
-		if (atomic_read(&mm->mm_users))
+		if (READ_ONCE(test_unmerge_fail))
+			err = -ENOMEM;
+		else if (atomic_read(&mm->mm_users))
 			err = ksmod_unmerge_mm(mm);
 		if (!err)
 			ksmod_free_items_from(&slot->rmap_list);
@@ -556,7 +563,8 @@ static int ksmod_scan_thread(void *unused)
  * @run:	the new value
  *
  * Return: 0, -EINVAL for another value, or the error that stopped
- * unmerging (run is then 0).
+ * unmerging (run is then 0, as in the kernel's KSM). The package's
+ * modprobe.d rule writes 2 before removal and stops on that error.
  */
 int ksmod_set_run(unsigned long run)
 {
@@ -569,8 +577,11 @@ int ksmod_set_run(unsigned long run)
 		WRITE_ONCE(ksmod_run, run);
 		if (run == KSMOD_RUN_UNMERGE) {
 			err = ksmod_unmerge_all();
-			if (err)
+			if (err) {
 				WRITE_ONCE(ksmod_run, KSMOD_RUN_STOP);
+				pr_warn("run=2: unmerging stopped (%pe), %lu KSM pages still shared; run is 0\n",
+					ERR_PTR(err), READ_ONCE(ksmod_pages_shared));
+			}
 		}
 	}
 	mutex_unlock(&ksmod_thread_mutex);

@@ -20,7 +20,7 @@
 
 /* Incompatible changes bump the major, additions bump the minor. */
 #define KSMOD_ABI_MAJOR		1
-#define KSMOD_ABI_MINOR		1
+#define KSMOD_ABI_MINOR		2
 
 /**
  * struct ksmod_version - answer of KSMOD_IOC_GET_VERSION
@@ -95,5 +95,32 @@ struct ksmod_query {
 };
 
 #define KSMOD_IOC_QUERY		_IOWR(KSMOD_IOC_MAGIC, 0x03, struct ksmod_query)
+
+/**
+ * struct ksmod_mm_stats - argument of KSMOD_IOC_MM_STATS (ABI 1.2)
+ * @pid:		the process, 0 for the caller; another process needs
+ *			the right to ptrace-read it (PTRACE_MODE_READ_REALCREDS)
+ * @flags:		0
+ * @owner:		out: KSMOD_OWNER_*
+ * @pad:		0 on return
+ * @cow_breaks:		out: write faults of this process that copied one of
+ *			ksmod's KSM pages, since ksmod took the process
+ * @merging_pages:	out: its pages mapping a KSM page ksmod made (the
+ *			ksm_merging_pages of /proc/PID/ksm_stat)
+ * @rmap_items:		out: pages of it ksmod tracks (ksm_rmap_items)
+ *
+ * The counters are 0 for a process ksmod does not own.
+ */
+struct ksmod_mm_stats {
+	__s32 pid;
+	__u32 flags;
+	__u32 owner;
+	__u32 pad;
+	__u64 cow_breaks;
+	__u64 merging_pages;
+	__u64 rmap_items;
+};
+
+#define KSMOD_IOC_MM_STATS	_IOWR(KSMOD_IOC_MAGIC, 0x04, struct ksmod_mm_stats)
 
 #endif /* _UAPI_KSMOD_H */

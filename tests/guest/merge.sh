@@ -21,6 +21,44 @@ t_ok "2 processes x 32 pages, 4 contents: 4 frames, then COW intact" \
 	ksm_merge -t 60 2 32 4
 t_is "cow_breaks counted each of the 64 writes to a merged page" \
 	"$(($(cat $K/cow_breaks) - c0))" 64
+# shellcheck disable=SC2154 # D_pid: set by dm_start
+t_ok "D starts with 16 identical pages, madvised" dm_start D -m -n 16
+t_ok "they merge into one" wait_for 30 \
+	sh -c "[ \$(cat $K/pages_sharing) = 15 ] && [ \$(cat $K/pages_shared) = 1 ]"
+t_is "MM_STATS: ksmod's, 16 merging pages, 16 rmap items, no COW yet" \
+	"$(ksmod_ioctl stats "$D_pid")" \
+	"owner=1 cow_breaks=0 merging_pages=16 rmap_items=16"
+t_ok "D writes 5 of its merged pages" dm D touch 5
+t_ok "and its bytes are intact" dm D check
+t_match "MM_STATS counts D's 5 COW breaks" "$(ksmod_ioctl stats "$D_pid")" \
+	'^owner=1 cow_breaks=5 merging_pages=[0-9]+ rmap_items=16$'
+t_is "MM_STATS of a process nobody merges: all 0" "$(ksmod_ioctl stats 1)" \
+	"owner=0 cow_breaks=0 merging_pages=0 rmap_items=0"
+t_is "MM_STATS of no process: ESRCH" "$(ksmod_ioctl stats 99999)" ESRCH
+dm_stop D
+
+# As the kernel's KSM: mlocked pages merge; the KSM page is mlocked in
+# their place and munlocked when the last locked mapping goes.
+mlocked() { awk '$1 == "Mlocked:" { print $2 }' /proc/meminfo; }
+m0=$(mlocked)
+# shellcheck disable=SC2154 # L1_pid, L2_pid: set by dm_start
+t_ok "L1 starts with 16 identical mlocked pages" dm_start L1 -m -l -n 16 -f 0x6c
+t_ok "L2 too, the same content" dm_start L2 -m -l -n 16 -f 0x6c
+t_ok "their 32 mlocked pages merge into one" wait_for 30 \
+	sh -c "[ \$(cat $K/pages_sharing) = 31 ] && [ \$(cat $K/pages_shared) = 1 ]"
+t_is "each still has 64 kB locked" \
+	"$(awk '$1 == "VmLck:" { print $2 }' "/proc/$L1_pid/status" "/proc/$L2_pid/status" | tr '\n' ' ')" \
+	"64 64 "
+t_ok "Mlocked counts the one KSM page, not 32 ($m0 kB before)" \
+	test "$(mlocked)" -le $((m0 + 8))
+t_ok "L1 writes its locked merged pages" dm L1 touch 16
+t_ok "its bytes are intact" dm L1 check
+t_ok "L2's too" dm L2 check
+dm_stop L1
+dm_stop L2
+t_ok "once both are gone, Mlocked is back to $m0 kB" \
+	wait_for 10 sh -c "[ \$(awk '\$1 == \"Mlocked:\" { print \$2 }' /proc/meminfo) -le $m0 ]"
+
 t_ok "8 processes x 64 pages, 8 contents: 8 frames, then COW intact" \
 	ksm_merge -t 90 8 64 8
 t_ok "registered by a third process through /dev/ksmod: merged the same" \
@@ -29,6 +67,15 @@ t_ok "after the processes exit, no rmap item, node or slot is left" \
 	wait_for 20 settled
 t_is "pages_shared is back to 0" "$(cat $K/pages_shared)" 0
 t_is "pages_sharing is back to 0" "$(cat $K/pages_sharing)" 0
+
+P=/sys/module/ksmod/parameters
+t_ok "a run=2 that cannot finish fails and leaves every page shared, intact" \
+	ksm_merge -t 60 -f "echo 1 > $P/test_unmerge_fail; echo 2 > $K/run" 2 16 2
+t_dmesg "with a message" \
+	'ksmod: run=2: unmerging stopped \(-ENOMEM\), [0-9]+ KSM pages still shared; run is 0'
+t_is "run reads 0 after the failed unmerge" "$(cat $K/run)" 0
+kwrite $P/test_unmerge_fail 0
+kwrite $K/run 1
 
 t_ok "run=2 gives every page its own frame again" \
 	ksm_merge -t 60 -x "echo 2 > $K/run" 4 16 2

@@ -2,13 +2,14 @@
 /*
  * dupmem - a process with pages of identical content, for the guest tests.
  *
- *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-s] [-H] [-2] [-c FIFO]
+ *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2] [-c FIFO]
  *
  *   -n PAGES  pages in the buffer (default 64)
  *   -f BYTE   fill byte (default 0x5a): every page is PAGES bytes of BYTE
  *   -u        unique pages instead: each page also starts with the pid and
  *             its index, so that no two pages anywhere are alike
  *   -m        madvise(MADV_MERGEABLE) the buffer before reporting
+ *   -l        mlock() the buffer once it is filled (VM_LOCKED)
  *   -s        MAP_SHARED | MAP_ANONYMOUS instead of MAP_PRIVATE
  *   -H        a hole: map 3 * PAGES pages and unmap the middle third; the
  *             buffer is then the whole range, hole included
@@ -29,6 +30,8 @@
  *                  "ok split1=S1 split2=S2" (the new VMA boundaries)
  *   mremap         move the buffer elsewhere: "ok addr=A end=E"
  *   check          every byte still holds what it was filled with
+ *   touch N        write the byte it holds back into the last byte of each
+ *                  of the first N pages: a write fault each, no change
  *   fork           a child that checks its copy, then sleeps until killed
  *                  (or until this process dies): "ok child=PID"
  *   killchild      SIGKILL that child and reap it
@@ -315,6 +318,23 @@ out:
 	free(status);
 }
 
+static void do_touch(const char *arg)
+{
+	long n = arg ? atol(arg) : 0, i;
+	struct buf *b = &bufs[0];
+
+	if (n <= 0 || n > (long)(b->len / page_size)) {
+		answer("error bad page count");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		volatile char *p = b->addr + (i + 1) * page_size - 1;
+
+		*p = *p;
+	}
+	answer("ok %ld", n);
+}
+
 static void do_fork(int cmd_fd)
 {
 	char why[128];
@@ -425,14 +445,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	int opt, madv = 0, shared = 0, hole = 0, unique = 0, fill = 0x5a;
-	int madv_err = 0, cmd_fd = 0;
+	int madv_err = 0, cmd_fd = 0, lock = 0;
 	long pages = 64;
 	char line[256];
 	FILE *in;
 
 	page_size = sysconf(_SC_PAGESIZE);
 	signal(SIGUSR1, on_usr1);
-	while ((opt = getopt(argc, argv, "n:f:umsH2c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:f:umlsH2c:")) != -1) {
 		switch (opt) {
 		case 'n':
 			pages = strtol(optarg, NULL, 0);
@@ -442,6 +462,9 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			unique = 1;
+			break;
+		case 'l':
+			lock = 1;
 			break;
 		case 'm':
 			madv = 1;
@@ -481,6 +504,10 @@ int main(int argc, char **argv)
 			perror("dupmem: second buffer");
 			return 1;
 		}
+	}
+	if (lock && mlock(bufs[0].addr, bufs[0].len)) {
+		perror("dupmem: mlock");
+		return 1;
 	}
 	if (madv && madvise(bufs[0].addr, bufs[0].len, MADV_MERGEABLE))
 		madv_err = errno;
@@ -523,6 +550,8 @@ int main(int argc, char **argv)
 			do_mremap();
 		else if (!strcmp(cmd, "check"))
 			do_check();
+		else if (!strcmp(cmd, "touch"))
+			do_touch(arg);
 		else if (!strcmp(cmd, "fork"))
 			do_fork(cmd_fd);
 		else if (!strcmp(cmd, "killchild"))

@@ -2,8 +2,8 @@
 /*
  * ksm_merge - do identical pages of several processes end up shared?
  *
- *   ksm_merge [-k SYSFS_DIR] [-t SECONDS] [-r] [-x ACTION]
- *             NPROC NPAGES NDISTINCT
+ *   ksm_merge [-k SYSFS_DIR] [-t SECONDS] [-r] [-x ACTION] [-f ACTION]
+ *             [-s ACTION] [-m] NPROC NPAGES NDISTINCT
  *
  * Forks NPROC processes; each maps NPAGES private anonymous pages of its
  * own, page i filled with pattern i % NDISTINCT, and marks them
@@ -24,6 +24,9 @@
  *              pages must land there on new frames, stay shared on as
  *              many frames, and keep their bytes (the scanner is stopped
  *              meanwhile: its page references make migration retry)
+ *   -f ACTION  after the merge is checked: a shell command that must fail
+ *              (e.g. an unmerge made to fail); the pages must still be
+ *              shared on as many frames, with every byte intact
  *   -s ACTION  after the merge is checked: a shell command that should
  *              swap pages out (e.g. memory.reclaim of the processes'
  *              cgroup); then some pages must be swapped out, every byte
@@ -297,6 +300,7 @@ static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
 int main(int argc, char **argv)
 {
 	const char *dir = "/sys/module/ksmod/ksm", *action = NULL, *swap = NULL;
+	const char *failing = NULL;
 	int timeout = 60, opt, nproc, ndistinct, i, ok = 1, byioctl = 0;
 	int move = 0;
 	long npages, want_sharing, distinct;
@@ -306,7 +310,7 @@ int main(int argc, char **argv)
 	pid_t *pids;
 
 	psize = sysconf(_SC_PAGESIZE);
-	while ((opt = getopt(argc, argv, "k:t:rx:s:m")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:rx:f:s:m")) != -1) {
 		if (opt == 'k')
 			dir = optarg;
 		else if (opt == 't')
@@ -315,6 +319,8 @@ int main(int argc, char **argv)
 			byioctl = 1;
 		else if (opt == 'x')
 			action = optarg;
+		else if (opt == 'f')
+			failing = optarg;
 		else if (opt == 's')
 			swap = optarg;
 		else if (opt == 'm')
@@ -389,6 +395,20 @@ int main(int argc, char **argv)
 		if (!wait_merged(dir, timeout, ndistinct, want_sharing))
 			ok = 0;
 		free(before);
+	}
+
+	if (failing) {
+		long bad;
+		int ret = system(failing);
+
+		printf("failing action %s: %s\n", failing,
+		       ret ? "failed" : "SUCCEEDED");
+		bad = ask_all(nproc, to, from, 't', 1);
+		printf("bytes after it %s\n", bad ? "WRONG" : "intact");
+		distinct = count_frames(nproc, npages, to, from, pfns);
+		printf("frames after it %ld (want %d)\n", distinct, ndistinct);
+		if (!ret || bad || distinct != ndistinct)
+			ok = 0;
 	}
 
 	if (swap) {

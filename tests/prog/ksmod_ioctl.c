@@ -3,6 +3,9 @@
  * ksmod_ioctl - poke /dev/ksmod for the guest tests.
  *
  *   ksmod_ioctl version        print "ABI_MAJOR ABI_MINOR FEATURES RELEASE"
+ *   ksmod_ioctl stats PID      KSMOD_IOC_MM_STATS: print "owner=O
+ *                              cow_breaks=C merging_pages=M rmap_items=R",
+ *                              or the errno name
  *   ksmod_ioctl raw CMD [bad]  issue ioctl number CMD (hex or decimal) with
  *                              a valid buffer (or a bad pointer); print
  *                              "ok" or the errno name
@@ -24,7 +27,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ksmod_ioctl version | raw CMD [bad]\n");
+		fprintf(stderr, "usage: ksmod_ioctl version | stats PID | raw CMD [bad]\n");
 		return 1;
 	}
 	fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
@@ -43,6 +46,22 @@ int main(int argc, char **argv)
 		printf("%u %u %llu %.*s\n", v.abi_major, v.abi_minor,
 		       (unsigned long long)v.features,
 		       (int)sizeof(v.release), v.release);
+		return 0;
+	}
+	if (!strcmp(argv[1], "stats") && argc == 3) {
+		struct ksmod_mm_stats st;
+
+		memset(&st, 0xff, sizeof(st));
+		st.pid = atoi(argv[2]);
+		st.flags = 0;
+		if (ioctl(fd, KSMOD_IOC_MM_STATS, &st)) {
+			printf("%s\n", errname(errno));
+			return 0;
+		}
+		printf("owner=%u cow_breaks=%llu merging_pages=%llu rmap_items=%llu\n",
+		       st.owner, (unsigned long long)st.cow_breaks,
+		       (unsigned long long)st.merging_pages,
+		       (unsigned long long)st.rmap_items);
 		return 0;
 	}
 	if (!strcmp(argv[1], "raw") && argc >= 3) {
