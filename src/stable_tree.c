@@ -16,9 +16,10 @@
  *
  * With merge_across_nodes=0 there is one tree per NUMA node, each holding
  * the KSM pages on that node, and a page is only merged with a KSM page of
- * its own node. A KSM page that NUMA migration later moves keeps its node
- * in the tree it was made in; it takes no new sharers from either node
- * (the kernel's KSM moves such nodes to the new node's tree instead).
+ * its own node. When a search meets a KSM page that NUMA migration moved
+ * to another node, its node moves to that node's tree; if an identical KSM
+ * page is there already, it goes on a list of nodes in no tree, still
+ * valid for its sharers but taking no new ones.
  *
  * Locking: the tree is changed only by the scanner thread, under
  * ksmod_thread_mutex (or at unload, the thread stopped). A node's list of
@@ -40,6 +41,9 @@
 
 /* one tree per NUMA node; only [0] while merge_across_nodes=1 */
 static struct rb_root ksmod_stable_roots[MAX_NUMNODES];
+
+/* nodes in no tree: moved where an identical KSM page already was */
+static LIST_HEAD(ksmod_homeless_nodes);
 static struct kmem_cache *ksmod_stable_node_cache;
 static DEFINE_XARRAY(ksmod_nodes);
 
@@ -119,7 +123,10 @@ static void ksmod_node_remove(struct ksmod_stable_node *n)
 
 	hlist_for_each_entry_safe(item, tmp, &n->hlist, hlist)
 		ksmod_stable_detach(item);
-	rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
+	if (n->nid == NUMA_NO_NODE)
+		list_del(&n->list);
+	else
+		rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
 	ksmod_node_free(n);
 }
 
@@ -166,6 +173,64 @@ stale:
 		goto again;
 	ksmod_node_remove(n);
 	return NULL;
+}
+
+/*
+ * Where a KSM page with @kpage's content goes in @root, *@parent its
+ * parent; NULL when an identical KSM page is there.
+ */
+static struct rb_node **ksmod_stable_slot(struct page *kpage,
+					  struct rb_root *root,
+					  struct rb_node **parent)
+{
+	struct rb_node **new;
+
+again:
+	new = &root->rb_node;
+	*parent = NULL;
+	while (*new) {
+		struct ksmod_stable_node *tree =
+			rb_entry(*new, struct ksmod_stable_node, node);
+		struct page *tree_page;
+		int ret;
+
+		cond_resched();
+		tree_page = ksmod_node_page(tree, false);
+		if (!tree_page)
+			goto again;
+		ret = ksmod_memcmp_pages(kpage, tree_page);
+		put_page(tree_page);
+		*parent = *new;
+		if (ret < 0)
+			new = &(*parent)->rb_left;
+		else if (ret > 0)
+			new = &(*parent)->rb_right;
+		else
+			return NULL;
+	}
+	return new;
+}
+
+/*
+ * @n's page, @kpage (referenced), moved to NUMA node @nid: @n leaves its
+ * tree for @nid's, or for the homeless list if an identical KSM page is
+ * there (merge_across_nodes=0).
+ */
+static void ksmod_stable_rehome(struct ksmod_stable_node *n,
+				struct page *kpage, int nid)
+{
+	struct rb_node **new, *parent;
+
+	rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
+	new = ksmod_stable_slot(kpage, &ksmod_stable_roots[nid], &parent);
+	if (new) {
+		n->nid = nid;
+		rb_link_node(&n->node, parent, new);
+		rb_insert_color(&n->node, &ksmod_stable_roots[nid]);
+	} else {
+		n->nid = NUMA_NO_NODE;
+		list_add(&n->list, &ksmod_homeless_nodes);
+	}
 }
 
 /**
@@ -217,9 +282,10 @@ again:
 		if (!tree_page)
 			goto again;
 		unlock_page(tree_page);
-		/* it moved to another node: not a page to share from here */
+		/* it moved to another node: its node follows it */
 		if (!READ_ONCE(ksmod_merge_across_nodes) &&
 		    page_to_nid(tree_page) != nid) {
+			ksmod_stable_rehome(n, tree_page, page_to_nid(tree_page));
 			put_page(tree_page);
 			return NULL;
 		}
@@ -242,29 +308,9 @@ struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
 	struct rb_node **new, *parent;
 	struct ksmod_stable_node *n;
 
-again:
-	new = &root->rb_node;
-	parent = NULL;
-	while (*new) {
-		struct ksmod_stable_node *tree =
-			rb_entry(*new, struct ksmod_stable_node, node);
-		struct page *tree_page;
-		int ret;
-
-		cond_resched();
-		tree_page = ksmod_node_page(tree, false);
-		if (!tree_page)
-			goto again;
-		ret = ksmod_memcmp_pages(kpage, tree_page);
-		put_page(tree_page);
-		parent = *new;
-		if (ret < 0)
-			new = &parent->rb_left;
-		else if (ret > 0)
-			new = &parent->rb_right;
-		else
-			return NULL;
-	}
+	new = ksmod_stable_slot(kpage, root, &parent);
+	if (!new)
+		return NULL;
 
 	n = kmem_cache_zalloc(ksmod_stable_node_cache,
 			      GFP_KERNEL | __GFP_NOWARN);
@@ -326,34 +372,37 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 	put_page(page);
 }
 
-/* The first node of the first non-empty tree, or NULL. */
-static struct ksmod_stable_node *ksmod_stable_first(void)
+/* The first node of tree @nid or a later one, then of the homeless. */
+static struct ksmod_stable_node *ksmod_stable_first_from(int nid)
 {
 	struct rb_node *node;
-	int nid;
 
-	for (nid = 0; nid < nr_node_ids; nid++) {
+	for (; nid < nr_node_ids; nid++) {
 		node = rb_first(&ksmod_stable_roots[nid]);
 		if (node)
 			return rb_entry(node, struct ksmod_stable_node, node);
 	}
-	return NULL;
+	return list_first_entry_or_null(&ksmod_homeless_nodes,
+					struct ksmod_stable_node, list);
 }
 
-/* The node after @n, in its tree or the next non-empty one, or NULL. */
+/* Every node: the trees in order, then the homeless list. */
+static struct ksmod_stable_node *ksmod_stable_first(void)
+{
+	return ksmod_stable_first_from(0);
+}
+
 static struct ksmod_stable_node *ksmod_stable_next(struct ksmod_stable_node *n)
 {
-	struct rb_node *node = rb_next(&n->node);
-	int nid;
+	struct rb_node *node;
 
+	if (n->nid == NUMA_NO_NODE)
+		return list_is_last(&n->list, &ksmod_homeless_nodes) ? NULL :
+			list_next_entry(n, list);
+	node = rb_next(&n->node);
 	if (node)
 		return rb_entry(node, struct ksmod_stable_node, node);
-	for (nid = n->nid + 1; nid < nr_node_ids; nid++) {
-		node = rb_first(&ksmod_stable_roots[nid]);
-		if (node)
-			return rb_entry(node, struct ksmod_stable_node, node);
-	}
-	return NULL;
+	return ksmod_stable_first_from(n->nid + 1);
 }
 
 /**

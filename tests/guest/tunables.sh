@@ -4,8 +4,9 @@
 # tunables: merge_across_nodes and smart_scan take effect. A process on
 # NUMA node 0 and one on node 1 hold pages of the same content: with
 # merge_across_nodes=0 each node gets its own KSM page (pagemap frames,
-# move_pages nodes) and nothing merges across, passes later too; with 1
-# they share one frame. smart_scan=1 skips pages that keep failing to
+# move_pages nodes) and nothing merges across, passes later too; a KSM
+# page moved to the other node leaves room for a new one on its old node;
+# with 1 they share one frame. smart_scan=1 skips pages that keep failing to
 # merge (pages_skipped grows), smart_scan=0 scans every page every pass.
 # advisor_mode=scan-time sets pages_to_scan within its limits, and gives it
 # back when turned off.
@@ -48,6 +49,23 @@ t_not "A and B do not share it" [ "$(fr A first)" = "$(fr B first)" ]
 t_ok "three more full passes" more_scans 3
 t_ok "still one KSM page per node" counts_are 2 $((2 * N - 2))
 t_not "A and B still apart" [ "$(fr A first)" = "$(fr B first)" ]
+
+# A's KSM page moves to node 1, where B's is: its node leaves node 0's
+# tree, so that pages of that content on node 0 can merge there again.
+kwrite $K/run 0
+# (move_pages reports one of the 32 mappings of the one page otherwise)
+t_match "A's KSM page moves to node 1" "$(dm A move 1)" "^ok moved="
+t_is "A: one frame, on node 1" "$(fr A distinct) $(fr A nodes)" "1 1"
+taskset -p 1 $$ >/dev/null
+t_ok "C: $N pages of the same content on node 0" dm_start C -m -n $N -f 0x4e
+taskset -p 3 $$ >/dev/null
+kwrite $K/run 1
+t_ok "C's merge into a third KSM page" \
+	wait_for 60 counts_are 3 $((3 * N - 3))
+t_is "C: one frame, on node 0" "$(fr C distinct) $(fr C nodes)" "1 0"
+t_is "A still on its frame on node 1" "$(fr A distinct) $(fr A nodes)" "1 1"
+t_ok "A's bytes are intact" dm A check
+dm_stop C
 
 t_errno "merge_across_nodes=1 refused while merged" EBUSY \
 	kwrite $K/merge_across_nodes 1

@@ -43,6 +43,8 @@
  *                  their NUMA nodes (move_pages): "ok first=PFN distinct=N
  *                  nodes=A[,B...]" (PFN of its first page, in hex; how many
  *                  different frames; the nodes they are on, ascending)
+ *   move NODE      move_pages(MPOL_MF_MOVE_ALL) every present page of the
+ *                  buffer to NUMA node NODE: "ok moved=N" (pages now there)
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -318,6 +320,39 @@ out:
 	free(status);
 }
 
+static void do_move(const char *arg)
+{
+	const struct buf *b = &bufs[0];
+	size_t n = b->len / page_size, i, got = 0, there = 0;
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(*nodes));
+	int *status = calloc(n, sizeof(*status));
+	int node = arg ? atoi(arg) : -1;
+
+	if (!pages || !nodes || !status || node < 0) {
+		answer("error %s", node < 0 ? "no node" : errname(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (in_hole(b, i * page_size))
+			continue;
+		pages[got] = b->addr + i * page_size;
+		nodes[got++] = node;
+	}
+	/* MPOL_MF_MOVE_ALL: pages other processes map (KSM pages) too */
+	if (syscall(SYS_move_pages, 0, got, pages, nodes, status, 1 << 2) < 0) {
+		answer("error move_pages %s", errname(errno));
+		goto out;
+	}
+	for (i = 0; i < got; i++)
+		there += status[i] == node;
+	answer("ok moved=%zu", there);
+out:
+	free(pages);
+	free(nodes);
+	free(status);
+}
+
 static void do_touch(const char *arg)
 {
 	long n = arg ? atol(arg) : 0, i;
@@ -564,6 +599,8 @@ int main(int argc, char **argv)
 			do_forkloop(NULL, 0, 1);
 		else if (!strcmp(cmd, "frames"))
 			do_frames();
+		else if (!strcmp(cmd, "move"))
+			do_move(arg);
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else
