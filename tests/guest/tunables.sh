@@ -53,7 +53,7 @@ t_not "A and B still apart" [ "$(fr A first)" = "$(fr B first)" ]
 # A's KSM page moves to node 1, where B's is: its node leaves node 0's
 # tree, so that pages of that content on node 0 can merge there again.
 kwrite $K/run 0
-# (move_pages reports one of the 32 mappings of the one page otherwise)
+# (move_pages may report one of the 32 mappings of that one page unmoved)
 t_match "A's KSM page moves to node 1" "$(dm A move 1)" "^ok moved="
 t_is "A: one frame, on node 1" "$(fr A distinct) $(fr A nodes)" "1 1"
 taskset -p 1 $$ >/dev/null
