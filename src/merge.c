@@ -14,8 +14,13 @@
  * never followed by a merge under it; AnonExclusive is cleared the same
  * way, and secondary MMUs are told through mmu-notifier invalidation.
  *
+ * With use_zero_pages=1, a page of zeroes is not merged with its like but
+ * replaced by the zero page, marked and counted as the kernel's KSM does
+ * (compat/mm.c), and belongs to no tree.
+ *
  * Breaking a merge is the kernel's: a write fault on a KSM page always
- * copies, and unmerging faults in an unshared copy of each KSM page.
+ * copies, and unmerging faults in an unshared copy of each KSM page and
+ * each KSM zero page.
  *
  * Locking: called by the scanner with ksmod_thread_mutex held; takes the
  * mmap lock of the item's mm for reading, then the page lock (trylock),
@@ -150,7 +155,7 @@ static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
 	int err = -EFAULT;
 	spinlock_t *ptl;
 	pmd_t *pmd, pmde;
-	pte_t *ptep;
+	pte_t *ptep, newpte;
 
 	pmd = ksym.mm_find_pmd(mm, addr);
 	if (!pmd)
@@ -168,11 +173,16 @@ static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
 		goto out_mn;
 	}
 
-	folio_get(kfolio);
-	ksmod_add_anon_rmap(kpage, vma, addr);
+	if (is_zero_pfn(page_to_pfn(kpage))) {
+		newpte = ksmod_map_zero_page(vma, addr);
+	} else {
+		folio_get(kfolio);
+		ksmod_add_anon_rmap(kpage, vma, addr);
+		newpte = mk_pte(kpage, vma->vm_page_prot);
+	}
 	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
 	ksym.ptep_clear_flush(vma, addr, ptep);
-	set_pte_at(mm, addr, ptep, mk_pte(kpage, vma->vm_page_prot));
+	set_pte_at(mm, addr, ptep, newpte);
 
 	ksmod_remove_rmap(page, vma);
 	folio_put(folio);
@@ -258,6 +268,29 @@ out:
 }
 
 /**
+ * ksmod_merge_zero_page() - replace @item's @page of zeroes by the zero page
+ * @item:	the page's rmap item, in no tree
+ * @page:	the page, referenced
+ *
+ * Return: 0 when replaced, or when the VMA is no longer mergeable (the
+ * page is no candidate then either); -EFAULT when it could not be.
+ */
+int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page)
+{
+	struct mm_struct *mm = item->mm;
+	unsigned long addr = ksmod_rmap_addr(item);
+	struct vm_area_struct *vma;
+	int err = 0;
+
+	mmap_read_lock(mm);
+	vma = ksmod_mergeable_vma(mm, addr);
+	if (vma)
+		err = ksmod_merge_one_page(vma, page, addr, ZERO_PAGE(addr));
+	mmap_read_unlock(mm);
+	return err;
+}
+
+/**
  * ksmod_merge_two_pages() - make @page a KSM page and map it for both
  * @item:	@page's rmap item
  * @page:	the page, referenced
@@ -291,10 +324,12 @@ static int ksmod_break_ksm(struct vm_area_struct *vma, unsigned long addr)
 
 		cond_resched();
 		page = ksmod_get_anon_page(vma, addr);
-		if (!page)
-			return 0;
-		ksm = folio_test_ksm(page_folio(page));
-		put_page(page);
+		if (page) {
+			ksm = folio_test_ksm(page_folio(page));
+			put_page(page);
+		} else {
+			ksm = ksmod_ksm_zero_pte_at(vma, addr);
+		}
 		if (!ksm)
 			return 0;
 		ret = handle_mm_fault(vma, addr,
@@ -316,7 +351,7 @@ void ksmod_break_cow(struct ksmod_rmap_item *item)
 	struct vm_area_struct *vma;
 
 	ksmod_put_anon_vma(item->anon_vma);
-	item->oldchecksum = 0;
+	ksmod_rmap_reset_unstable(item);
 	mmap_read_lock(mm);
 	vma = ksmod_mergeable_vma(mm, addr);
 	if (vma)

@@ -13,6 +13,7 @@ u32 ksmod_checksum(struct page *page);
 int ksmod_memcmp_pages(struct page *a, struct page *b);
 int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 			      struct page *kpage);
+int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page);
 struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 				   struct page *page,
 				   struct ksmod_rmap_item *tree_item,

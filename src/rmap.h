@@ -26,6 +26,9 @@ struct ksmod_stable_node;
  * @index:	stable: the page's linear index in that VMA (its vm_pgoff
  *		scale), so rmap walks query the interval tree at one point
  * @oldchecksum: unstable: content checksum at the previous visit
+ * @nid:	unstable: the NUMA node whose unstable tree holds it
+ * @age:	unstable: visits that did not merge it (smart_scan), saturating
+ * @remaining_skips: unstable: visits still to skip (smart_scan)
  * @node:	unstable: in the unstable tree
  * @head:	stable: the stable node
  * @hlist:	stable: in @head's list
@@ -42,7 +45,12 @@ struct ksmod_rmap_item {
 			struct anon_vma *anon_vma;
 			pgoff_t index;
 		};
-		unsigned int oldchecksum;	/* unstable or new */
+		struct {			/* unstable or new */
+			unsigned int oldchecksum;
+			unsigned short nid;
+			u8 age;
+			u8 remaining_skips;
+		};
 	};
 	union {
 		struct rb_node node;		/* unstable */
@@ -52,6 +60,15 @@ struct ksmod_rmap_item {
 		};
 	};
 };
+
+/* @item is no longer stable: its unstable fields start afresh. */
+static inline void ksmod_rmap_reset_unstable(struct ksmod_rmap_item *item)
+{
+	item->oldchecksum = 0;
+	item->nid = 0;
+	item->age = 0;
+	item->remaining_skips = 0;
+}
 
 static inline unsigned long ksmod_rmap_addr(struct ksmod_rmap_item *item)
 {

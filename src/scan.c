@@ -33,8 +33,8 @@ unsigned int ksmod_run = KSMOD_RUN_STOP;
 module_param_named(run, ksmod_run, uint, 0);
 MODULE_PARM_DESC(run, "value of ksm/run at load: 0 stop, 1 merge (default 0)");
 
-/* pages scanned per batch */
-unsigned int ksmod_pages_to_scan = 100;
+/* pages scanned per batch (the advisor sets it while it runs) */
+unsigned int ksmod_pages_to_scan = KSMOD_PAGES_TO_SCAN;
 module_param_named(pages_to_scan, ksmod_pages_to_scan, uint, 0);
 MODULE_PARM_DESC(pages_to_scan, "value of ksm/pages_to_scan at load (default 100)");
 
@@ -42,6 +42,18 @@ MODULE_PARM_DESC(pages_to_scan, "value of ksm/pages_to_scan at load (default 100
 unsigned int ksmod_sleep_millisecs = 20;
 module_param_named(sleep_millisecs, ksmod_sleep_millisecs, uint, 0);
 MODULE_PARM_DESC(sleep_millisecs, "value of ksm/sleep_millisecs at load (default 20)");
+
+/* 1: one tree for all NUMA nodes; 0: pages merge only within a node */
+unsigned int ksmod_merge_across_nodes = 1;
+
+/* skip pages that keep failing to merge, for longer and longer */
+unsigned int ksmod_smart_scan = 1;
+
+/* map pages of zeroes to the zero page instead of merging them */
+unsigned int ksmod_use_zero_pages;
+
+/* checksum of a page of zeroes */
+static u32 ksmod_zero_checksum;
 
 static bool test_unmerge_fail;
 module_param(test_unmerge_fail, bool, 0644);
@@ -58,6 +70,7 @@ static unsigned long ksmod_batches;
 
 /* counters of /sys/module/ksmod/ksm, as in /sys/kernel/mm/ksm */
 unsigned long ksmod_pages_scanned;
+unsigned long ksmod_pages_skipped;
 unsigned long ksmod_full_scans;
 
 /*
@@ -101,6 +114,185 @@ static void ksmod_free_items_from(struct ksmod_rmap_item **list)
 		*list = item->rmap_list;
 		ksmod_rmap_item_free(item);
 	}
+}
+
+/*
+ * smart_scan, as the kernel's KSM does it: a page seen three times without
+ * merging is then skipped for 1, 2, 4 and at most 8 visits between tries.
+ * KSM pages, and items still on a stable node (their unstable fields hold
+ * something else), are never skipped.
+ */
+static unsigned int ksmod_skip_age(u8 age)
+{
+	if (age <= 3)
+		return 1;
+	if (age <= 5)
+		return 2;
+	if (age <= 8)
+		return 4;
+	return 8;
+}
+
+static bool ksmod_should_skip(struct page *page, struct ksmod_rmap_item *item)
+{
+	u8 age;
+
+	if (!READ_ONCE(ksmod_smart_scan))
+		return false;
+	if (folio_test_ksm(page_folio(page)) ||
+	    (item->address & KSMOD_STABLE_FLAG))
+		return false;
+	age = item->age;
+	if (age != U8_MAX)
+		item->age++;
+	if (age < 3)
+		return false;
+	if (!item->remaining_skips) {
+		item->remaining_skips = ksmod_skip_age(age);
+		return false;
+	}
+	item->remaining_skips--;
+	ksmod_pages_skipped++;
+	ksmod_rmap_item_unlink(item);
+	return true;
+}
+
+/*
+ * The scan-time advisor (advisor_mode=scan-time), the kernel's algorithm:
+ * at the end of each full pass, pages_to_scan is scaled so that a pass
+ * takes advisor_target_scan_time seconds, smoothed by a moving average of
+ * its changes, and kept between 10% and advisor_max_cpu% of one CPU for
+ * the scanner and at most advisor_max_pages_to_scan. Scanner only, under
+ * ksmod_thread_mutex (as are mode changes).
+ */
+#define KSMOD_ADVISOR_MIN_CPU	10	/* percent */
+#define KSMOD_EWMA_WEIGHT	30	/* percent */
+
+unsigned int ksmod_advisor;
+unsigned int ksmod_advisor_max_cpu = KSMOD_ADVISOR_MAX_CPU;
+unsigned long ksmod_advisor_min_pages_to_scan = KSMOD_ADVISOR_MIN_PAGES_TO_SCAN;
+unsigned long ksmod_advisor_max_pages_to_scan = KSMOD_ADVISOR_MAX_PAGES_TO_SCAN;
+unsigned long ksmod_advisor_target_scan_time = KSMOD_ADVISOR_TARGET_SCAN_TIME;
+
+/**
+ * struct ksmod_advisor_ctx - what the advisor remembers between passes
+ * @start_scan:	when the current pass began
+ * @scan_time:	seconds the previous pass took
+ * @change:	smoothed change of pages_to_scan, in percent
+ * @cpu_time:	the scanner's CPU time at the end of the previous pass, ns
+ */
+struct ksmod_advisor_ctx {
+	ktime_t start_scan;
+	unsigned long scan_time;
+	unsigned long change;
+	unsigned long long cpu_time;
+};
+
+static struct ksmod_advisor_ctx ksmod_advisor_ctx;
+
+static void ksmod_advisor_start_scan(void)
+{
+	if (ksmod_advisor == KSMOD_ADVISOR_SCAN_TIME)
+		ksmod_advisor_ctx.start_scan = ktime_get();
+}
+
+static unsigned long ksmod_ewma(unsigned long prev, unsigned long curr)
+{
+	return ((100 - KSMOD_EWMA_WEIGHT) * prev + KSMOD_EWMA_WEIGHT * curr) /
+	       100;
+}
+
+static void ksmod_advisor_stop_scan(void)
+{
+	struct ksmod_advisor_ctx *ctx = &ksmod_advisor_ctx;
+	unsigned long scan_time, last_scan_time, factor, change, pages;
+	unsigned long cpu_ms, per_page_cost, nr = ksmod_pages_to_scan;
+	unsigned long long cpu_time;
+	unsigned int cpu_percent;
+
+	if (ksmod_advisor != KSMOD_ADVISOR_SCAN_TIME)
+		return;
+	scan_time = ktime_ms_delta(ktime_get(), ctx->start_scan) / MSEC_PER_SEC;
+	scan_time = scan_time ?: 1;
+
+	/* task_sched_runtime() is not exported: this lags by a tick at most */
+	cpu_time = current->se.sum_exec_runtime;
+	cpu_ms = (cpu_time - ctx->cpu_time) / NSEC_PER_MSEC;
+	cpu_percent = cpu_ms * 100 / (scan_time * 1000);
+	cpu_percent = cpu_percent ?: 1;
+	last_scan_time = ctx->scan_time ?: scan_time;
+
+	/* the pass as a percentage of the target, and of the previous pass */
+	factor = READ_ONCE(ksmod_advisor_target_scan_time) * 100 / scan_time;
+	factor = factor ?: 1;
+	change = scan_time * 100 / last_scan_time;
+	change = ksmod_ewma(ctx->change, change ?: 1);
+
+	pages = nr * 100 / factor;
+	pages = pages * change / 100;
+
+	per_page_cost = nr / cpu_percent;
+	per_page_cost = per_page_cost ?: 1;
+	pages = min(pages, per_page_cost * READ_ONCE(ksmod_advisor_max_cpu));
+	pages = max(pages, per_page_cost * KSMOD_ADVISOR_MIN_CPU);
+	pages = min(pages, READ_ONCE(ksmod_advisor_max_pages_to_scan));
+
+	ctx->change = change;
+	ctx->scan_time = scan_time;
+	ctx->cpu_time = cpu_time;
+	WRITE_ONCE(ksmod_pages_to_scan, pages);
+}
+
+/**
+ * ksmod_set_advisor() - the "advisor_mode" store
+ * @mode:	KSMOD_ADVISOR_NONE or KSMOD_ADVISOR_SCAN_TIME
+ *
+ * A change starts over from the mode's default pages_to_scan: 100 without
+ * the advisor, advisor_min_pages_to_scan with it.
+ */
+void ksmod_set_advisor(unsigned int mode)
+{
+	mutex_lock(&ksmod_thread_mutex);
+	if (ksmod_advisor != mode) {
+		WRITE_ONCE(ksmod_advisor, mode);
+		if (mode == KSMOD_ADVISOR_SCAN_TIME) {
+			ksmod_advisor_ctx = (struct ksmod_advisor_ctx){ 0 };
+			ksmod_advisor_ctx.start_scan = ktime_get();
+			WRITE_ONCE(ksmod_pages_to_scan,
+				   READ_ONCE(ksmod_advisor_min_pages_to_scan));
+		} else {
+			WRITE_ONCE(ksmod_pages_to_scan, KSMOD_PAGES_TO_SCAN);
+		}
+	}
+	mutex_unlock(&ksmod_thread_mutex);
+}
+
+int ksmod_set_advisor_max_cpu(unsigned long value)
+{
+	/* the kernel keeps it in an unsigned int too */
+	WRITE_ONCE(ksmod_advisor_max_cpu, value);
+	return 0;
+}
+
+int ksmod_set_advisor_min_pages_to_scan(unsigned long value)
+{
+	WRITE_ONCE(ksmod_advisor_min_pages_to_scan, value);
+	return 0;
+}
+
+int ksmod_set_advisor_max_pages_to_scan(unsigned long value)
+{
+	WRITE_ONCE(ksmod_advisor_max_pages_to_scan, value);
+	return 0;
+}
+
+/* At least 1 second. */
+int ksmod_set_advisor_target_scan_time(unsigned long value)
+{
+	if (value < 1)
+		return -EINVAL;
+	WRITE_ONCE(ksmod_advisor_target_scan_time, value);
+	return 0;
 }
 
 /* Leave the cursor's slot for the next one; free it if its mm is gone. */
@@ -157,6 +349,7 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 		}
 		ksmod_scan_address = 0;
 		ksmod_scan_rmap_list = &ksmod_scan_slot->rmap_list;
+		ksmod_advisor_start_scan();
 	}
 
 	while ((slot = ksmod_scan_slot)) {
@@ -188,6 +381,11 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 				if (item) {
 					ksmod_scan_rmap_list = &item->rmap_list;
 					ksmod_scan_address = addr + PAGE_SIZE;
+					if (ksmod_should_skip(p, item)) {
+						put_page(p);
+						cond_resched();
+						continue;
+					}
 					*page = p;
 				} else {
 					put_page(p);
@@ -202,8 +400,10 @@ next_slot:
 				      ksmod_scan_rmap_list : &slot->rmap_list);
 		mmap_read_unlock(mm);
 		ksmod_scan_next_slot();
-		if (!ksmod_scan_slot)
+		if (!ksmod_scan_slot) {
+			ksmod_advisor_stop_scan();
 			return NULL;
+		}
 	}
 	return NULL;
 }
@@ -247,6 +447,10 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 		item->oldchecksum = checksum;
 		return;
 	}
+
+	if (READ_ONCE(ksmod_use_zero_pages) && checksum == ksmod_zero_checksum &&
+	    !ksmod_merge_zero_page(item, page))
+		return;
 
 	tree_item = ksmod_unstable_search_insert(item, page, &tree_page);
 	if (!tree_item)
@@ -362,7 +566,7 @@ static int ksmod_scan_thread(void *unused)
  * unmerging (run is then 0, as in the kernel's KSM). The package's
  * modprobe.d rule writes 2 before removal and stops on that error.
  */
-int ksmod_set_run(unsigned int run)
+int ksmod_set_run(unsigned long run)
 {
 	int err = 0;
 
@@ -387,19 +591,89 @@ int ksmod_set_run(unsigned int run)
 	return err;
 }
 
-/* Any value, as in the kernel's KSM; 0 scans nothing. */
-int ksmod_set_pages_to_scan(unsigned int nr)
+/* Any value, as in the kernel's KSM; 0 scans nothing. Not while the
+ * advisor sets it (-EINVAL, as the kernel).
+ */
+int ksmod_set_pages_to_scan(unsigned long nr)
 {
+	if (READ_ONCE(ksmod_advisor) != KSMOD_ADVISOR_NONE)
+		return -EINVAL;
 	WRITE_ONCE(ksmod_pages_to_scan, nr);
 	return 0;
 }
 
 /* Any value; the thread sleeping on the old one wakes to take it. */
-int ksmod_set_sleep_millisecs(unsigned int msecs)
+int ksmod_set_sleep_millisecs(unsigned long msecs)
 {
 	WRITE_ONCE(ksmod_sleep_millisecs, msecs);
 	wake_up_interruptible(&ksmod_iter_wait);
 	return 0;
+}
+
+/**
+ * ksmod_set_merge_across_nodes() - the "merge_across_nodes" store
+ * @knob:	0 or 1
+ *
+ * As in the kernel, it changes only while no KSM page exists: unmerge
+ * (run=2) first. Trees of the old setting are empty then, but for the
+ * unstable tree, whose items remember which tree they are in.
+ *
+ * Return: 0, -EINVAL for another value, -EBUSY while KSM pages exist.
+ */
+int ksmod_set_merge_across_nodes(unsigned long knob)
+{
+	int err = 0;
+
+	if (knob > 1)
+		return -EINVAL;
+	mutex_lock(&ksmod_thread_mutex);
+	if (ksmod_merge_across_nodes != knob) {
+		if (ksmod_pages_shared || !ksmod_stable_empty()) {
+			pr_info_ratelimited("merge_across_nodes: KSM pages exist: write 2 to run first\n");
+			err = -EBUSY;
+		} else {
+			WRITE_ONCE(ksmod_merge_across_nodes, knob);
+		}
+	}
+	mutex_unlock(&ksmod_thread_mutex);
+	return err;
+}
+
+/* 0 or 1 (the sysfs store parses a boolean). */
+int ksmod_set_smart_scan(unsigned long on)
+{
+	WRITE_ONCE(ksmod_smart_scan, !!on);
+	return 0;
+}
+
+/*
+ * 0 or 1. Only where core mm counts KSM zero pages (6.12): elsewhere a
+ * zero page ksmod mapped could not be told from any other, nor counted.
+ */
+int ksmod_set_use_zero_pages(unsigned long on)
+{
+	if (on && !KSMOD_ZERO_PAGES_SUPPORTED) {
+		pr_info_ratelimited("use_zero_pages: only 0 is supported: this kernel does not count KSM zero pages\n");
+		return -EOPNOTSUPP;
+	}
+	WRITE_ONCE(ksmod_use_zero_pages, !!on);
+	return 0;
+}
+
+/*
+ * KSM zero pages in ksmod's processes: core mm keeps each mm's count, also
+ * when it unmaps them; ksmod only adds them up.
+ */
+long ksmod_zero_pages(void)
+{
+	struct ksmod_mm_slot *slot;
+	long sum = 0;
+
+	spin_lock(&ksmod_mm_lock);
+	list_for_each_entry(slot, &ksmod_mm_list, list)
+		sum += ksmod_mm_zero_pages(slot->mm);
+	spin_unlock(&ksmod_mm_lock);
+	return sum;
 }
 
 /*
@@ -435,6 +709,7 @@ static struct notifier_block ksmod_memory_nb = {
 
 int ksmod_scan_init(void)
 {
+	ksmod_zero_checksum = ksmod_checksum(ZERO_PAGE(0));
 	if (ksmod_run > KSMOD_RUN_MERGE) {
 		pr_err("run=%u: at load, run must be 0 or 1\n", ksmod_run);
 		return -EINVAL;

@@ -5,6 +5,7 @@
 #ifndef _KSMOD_SCAN_H
 #define _KSMOD_SCAN_H
 
+#include <linux/mm.h>
 #include <linux/seq_file.h>
 
 /* Values of run, as in /sys/kernel/mm/ksm/run. */
@@ -15,12 +16,56 @@
 extern unsigned int ksmod_run;
 extern unsigned int ksmod_pages_to_scan;
 extern unsigned int ksmod_sleep_millisecs;
+extern unsigned int ksmod_merge_across_nodes;
+extern unsigned int ksmod_smart_scan;
+extern unsigned int ksmod_use_zero_pages;
 extern unsigned long ksmod_pages_scanned;
+extern unsigned long ksmod_pages_skipped;
 extern unsigned long ksmod_full_scans;
 
-int ksmod_set_run(unsigned int run);
-int ksmod_set_pages_to_scan(unsigned int nr);
-int ksmod_set_sleep_millisecs(unsigned int msecs);
+/* The kernel's defaults. */
+#define KSMOD_PAGES_TO_SCAN			100
+#define KSMOD_ADVISOR_MAX_CPU			70
+#define KSMOD_ADVISOR_MIN_PAGES_TO_SCAN		500
+#define KSMOD_ADVISOR_MAX_PAGES_TO_SCAN		30000
+#define KSMOD_ADVISOR_TARGET_SCAN_TIME		200
+
+/*
+ * Tunables ksmod does not implement yet (no stable node chains): they
+ * show the kernel's default and refuse other values with -EOPNOTSUPP.
+ */
+#define KSMOD_MAX_PAGE_SHARING			256
+#define KSMOD_STABLE_NODE_CHAINS_PRUNE_MSECS	2000
+
+/* Values of advisor_mode. */
+#define KSMOD_ADVISOR_NONE			0
+#define KSMOD_ADVISOR_SCAN_TIME			1
+
+extern unsigned int ksmod_advisor;
+extern unsigned int ksmod_advisor_max_cpu;
+extern unsigned long ksmod_advisor_min_pages_to_scan;
+extern unsigned long ksmod_advisor_max_pages_to_scan;
+extern unsigned long ksmod_advisor_target_scan_time;
+
+void ksmod_set_advisor(unsigned int mode);
+int ksmod_set_advisor_max_cpu(unsigned long value);
+int ksmod_set_advisor_min_pages_to_scan(unsigned long value);
+int ksmod_set_advisor_max_pages_to_scan(unsigned long value);
+int ksmod_set_advisor_target_scan_time(unsigned long value);
+
+int ksmod_set_run(unsigned long run);
+int ksmod_set_pages_to_scan(unsigned long nr);
+int ksmod_set_sleep_millisecs(unsigned long msecs);
+int ksmod_set_merge_across_nodes(unsigned long knob);
+int ksmod_set_smart_scan(unsigned long on);
+int ksmod_set_use_zero_pages(unsigned long on);
+long ksmod_zero_pages(void);
+
+/* The tree a page goes in: its NUMA node's, or 0 merging across nodes. */
+static inline int ksmod_tree_nid(struct page *page)
+{
+	return READ_ONCE(ksmod_merge_across_nodes) ? 0 : page_to_nid(page);
+}
 
 int ksmod_scan_init(void);
 void ksmod_scan_stop(void);

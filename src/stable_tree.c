@@ -14,6 +14,13 @@
  * it is in the ksmod_nodes xarray, which holds exactly the nodes ksmod
  * allocated and has not freed: a certain test, not a guess.
  *
+ * With merge_across_nodes=0 there is one tree per NUMA node, each holding
+ * the KSM pages on that node, and a page is only merged with a KSM page of
+ * its own node. When a search meets a KSM page that NUMA migration moved
+ * to another node, its node moves to that node's tree; if an identical KSM
+ * page is there already, it goes on a list of nodes in no tree, still
+ * valid for its sharers but taking no new ones.
+ *
  * Locking: the tree is changed only by the scanner thread, under
  * ksmod_thread_mutex (or at unload, the thread stopped). A node's list of
  * rmap items is changed only with its page locked.
@@ -28,10 +35,15 @@
 
 #include "merge.h"
 #include "rmap.h"
+#include "scan.h"
 #include "stable_tree.h"
 #include "symbols.h"
 
-static struct rb_root ksmod_stable_root = RB_ROOT;
+/* one tree per NUMA node; only [0] while merge_across_nodes=1 */
+static struct rb_root ksmod_stable_roots[MAX_NUMNODES];
+
+/* nodes in no tree: moved where an identical KSM page already was */
+static LIST_HEAD(ksmod_homeless_nodes);
 static struct kmem_cache *ksmod_stable_node_cache;
 static DEFINE_XARRAY(ksmod_nodes);
 
@@ -100,7 +112,7 @@ static void ksmod_stable_detach(struct ksmod_rmap_item *item)
 	item->mm->ksm_merging_pages--;
 	ksmod_put_anon_vma(item->anon_vma);
 	item->address &= PAGE_MASK;
-	item->oldchecksum = 0;	/* the union held the anon_vma */
+	ksmod_rmap_reset_unstable(item);	/* the union held the anon_vma */
 }
 
 /* Drop a node whose page is gone: its items are no longer stable. */
@@ -111,7 +123,10 @@ static void ksmod_node_remove(struct ksmod_stable_node *n)
 
 	hlist_for_each_entry_safe(item, tmp, &n->hlist, hlist)
 		ksmod_stable_detach(item);
-	rb_erase(&n->node, &ksmod_stable_root);
+	if (n->nid == NUMA_NO_NODE)
+		list_del(&n->list);
+	else
+		rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
 	ksmod_node_free(n);
 }
 
@@ -160,6 +175,64 @@ stale:
 	return NULL;
 }
 
+/*
+ * Where a KSM page with @kpage's content goes in @root, *@parent its
+ * parent; NULL when an identical KSM page is there.
+ */
+static struct rb_node **ksmod_stable_slot(struct page *kpage,
+					  struct rb_root *root,
+					  struct rb_node **parent)
+{
+	struct rb_node **new;
+
+again:
+	new = &root->rb_node;
+	*parent = NULL;
+	while (*new) {
+		struct ksmod_stable_node *tree =
+			rb_entry(*new, struct ksmod_stable_node, node);
+		struct page *tree_page;
+		int ret;
+
+		cond_resched();
+		tree_page = ksmod_node_page(tree, false);
+		if (!tree_page)
+			goto again;
+		ret = ksmod_memcmp_pages(kpage, tree_page);
+		put_page(tree_page);
+		*parent = *new;
+		if (ret < 0)
+			new = &(*parent)->rb_left;
+		else if (ret > 0)
+			new = &(*parent)->rb_right;
+		else
+			return NULL;
+	}
+	return new;
+}
+
+/*
+ * @n's page, @kpage (referenced), moved to NUMA node @nid: @n leaves its
+ * tree for @nid's, or for the homeless list if an identical KSM page is
+ * there (merge_across_nodes=0).
+ */
+static void ksmod_stable_rehome(struct ksmod_stable_node *n,
+				struct page *kpage, int nid)
+{
+	struct rb_node **new, *parent;
+
+	rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
+	new = ksmod_stable_slot(kpage, &ksmod_stable_roots[nid], &parent);
+	if (new) {
+		n->nid = nid;
+		rb_link_node(&n->node, parent, new);
+		rb_insert_color(&n->node, &ksmod_stable_roots[nid]);
+	} else {
+		n->nid = NUMA_NO_NODE;
+		list_add(&n->list, &ksmod_homeless_nodes);
+	}
+}
+
 /**
  * ksmod_stable_search() - a KSM page with the content of @page
  * @page:	a page being scanned, referenced
@@ -168,10 +241,21 @@ stale:
  */
 struct page *ksmod_stable_search(struct page *page)
 {
+	struct ksmod_stable_node *own = ksmod_folio_node(page_folio(page));
+	int nid = ksmod_tree_nid(page);
 	struct rb_node *node;
 
+	/* already one of ksmod's KSM pages (a fork's): no need to look */
+	if (own) {
+		struct page *kpage = ksmod_node_page(own, true);
+
+		if (kpage) {
+			unlock_page(kpage);
+			return kpage;
+		}
+	}
 again:
-	node = ksmod_stable_root.rb_node;
+	node = ksmod_stable_roots[nid].rb_node;
 	while (node) {
 		struct ksmod_stable_node *n =
 			rb_entry(node, struct ksmod_stable_node, node);
@@ -198,6 +282,13 @@ again:
 		if (!tree_page)
 			goto again;
 		unlock_page(tree_page);
+		/* it moved to another node: its node follows it */
+		if (!READ_ONCE(ksmod_merge_across_nodes) &&
+		    page_to_nid(tree_page) != nid) {
+			ksmod_stable_rehome(n, tree_page, page_to_nid(tree_page));
+			put_page(tree_page);
+			return NULL;
+		}
 		return tree_page;
 	}
 	return NULL;
@@ -212,32 +303,14 @@ again:
  */
 struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
 {
-	struct rb_node **new = &ksmod_stable_root.rb_node, *parent = NULL;
+	int nid = ksmod_tree_nid(kpage);
+	struct rb_root *root = &ksmod_stable_roots[nid];
+	struct rb_node **new, *parent;
 	struct ksmod_stable_node *n;
 
-again:
-	new = &ksmod_stable_root.rb_node;
-	parent = NULL;
-	while (*new) {
-		struct ksmod_stable_node *tree =
-			rb_entry(*new, struct ksmod_stable_node, node);
-		struct page *tree_page;
-		int ret;
-
-		cond_resched();
-		tree_page = ksmod_node_page(tree, false);
-		if (!tree_page)
-			goto again;
-		ret = ksmod_memcmp_pages(kpage, tree_page);
-		put_page(tree_page);
-		parent = *new;
-		if (ret < 0)
-			new = &parent->rb_left;
-		else if (ret > 0)
-			new = &parent->rb_right;
-		else
-			return NULL;
-	}
+	new = ksmod_stable_slot(kpage, root, &parent);
+	if (!new)
+		return NULL;
 
 	n = kmem_cache_zalloc(ksmod_stable_node_cache,
 			      GFP_KERNEL | __GFP_NOWARN);
@@ -245,6 +318,7 @@ again:
 		return NULL;
 	INIT_HLIST_HEAD(&n->hlist);
 	n->kpfn = page_to_pfn(kpage);
+	n->nid = nid;
 	if (xa_err(xa_store(&ksmod_nodes, ksmod_node_index(n), n,
 			    GFP_KERNEL))) {
 		kmem_cache_free(ksmod_stable_node_cache, n);
@@ -252,7 +326,7 @@ again:
 	}
 	atomic_long_inc(&ksmod_nr_stable_nodes);
 	rb_link_node(&n->node, parent, new);
-	rb_insert_color(&n->node, &ksmod_stable_root);
+	rb_insert_color(&n->node, root);
 	ksmod_folio_set_node(page_folio(kpage), n);
 	return n;
 }
@@ -298,6 +372,39 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 	put_page(page);
 }
 
+/* The first node of tree @nid or a later one, then of the homeless. */
+static struct ksmod_stable_node *ksmod_stable_first_from(int nid)
+{
+	struct rb_node *node;
+
+	for (; nid < nr_node_ids; nid++) {
+		node = rb_first(&ksmod_stable_roots[nid]);
+		if (node)
+			return rb_entry(node, struct ksmod_stable_node, node);
+	}
+	return list_first_entry_or_null(&ksmod_homeless_nodes,
+					struct ksmod_stable_node, list);
+}
+
+/* Every node: the trees in order, then the homeless list. */
+static struct ksmod_stable_node *ksmod_stable_first(void)
+{
+	return ksmod_stable_first_from(0);
+}
+
+static struct ksmod_stable_node *ksmod_stable_next(struct ksmod_stable_node *n)
+{
+	struct rb_node *node;
+
+	if (n->nid == NUMA_NO_NODE)
+		return list_is_last(&n->list, &ksmod_homeless_nodes) ? NULL :
+			list_next_entry(n, list);
+	node = rb_next(&n->node);
+	if (node)
+		return rb_entry(node, struct ksmod_stable_node, node);
+	return ksmod_stable_first_from(n->nid + 1);
+}
+
 /**
  * ksmod_stable_free_all() - at unload, drop every node
  *
@@ -307,13 +414,11 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
  */
 void ksmod_stable_free_all(void)
 {
-	struct rb_node *node;
+	struct ksmod_stable_node *n;
+	struct page *page;
 
-	while ((node = rb_first(&ksmod_stable_root))) {
-		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
-		struct page *page = ksmod_node_page(n, true);
-
+	while ((n = ksmod_stable_first())) {
+		page = ksmod_node_page(n, true);
 		if (!page)
 			continue;	/* stale: removed */
 		ksmod_folio_set_node(page_folio(page), NULL);
@@ -333,14 +438,11 @@ void ksmod_stable_free_all(void)
  */
 void ksmod_stable_prune_unused(void)
 {
-	struct rb_node *node = rb_first(&ksmod_stable_root);
+	struct ksmod_stable_node *n, *next;
+	struct page *page;
 
-	while (node) {
-		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
-		struct page *page;
-
-		node = rb_next(node);
+	for (n = ksmod_stable_first(); n; n = next) {
+		next = ksmod_stable_next(n);
 		if (!hlist_empty(&n->hlist))
 			continue;
 		page = ksmod_node_page(n, true);	/* drops it if stale */
@@ -357,6 +459,20 @@ void ksmod_stable_prune_unused(void)
 }
 
 /**
+ * ksmod_stable_empty() - drop unused nodes; is any node left?
+ *
+ * merge_across_nodes can only change while no stable node exists, as in
+ * the kernel. Called with the thread mutex held.
+ *
+ * Return: true when the stable trees are empty.
+ */
+bool ksmod_stable_empty(void)
+{
+	ksmod_stable_prune_unused();
+	return !ksmod_stable_first();
+}
+
+/**
  * ksmod_stable_prune() - drop the nodes of pages in [@start, @end) pfns
  * @start:	first pfn of memory that went offline
  * @end:	pfn past it
@@ -368,13 +484,10 @@ void ksmod_stable_prune_unused(void)
  */
 void ksmod_stable_prune(unsigned long start, unsigned long end)
 {
-	struct rb_node *node = rb_first(&ksmod_stable_root);
+	struct ksmod_stable_node *n, *next;
 
-	while (node) {
-		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
-
-		node = rb_next(node);
+	for (n = ksmod_stable_first(); n; n = next) {
+		next = ksmod_stable_next(n);
 		if (n->kpfn >= start && n->kpfn < end)
 			ksmod_node_remove(n);
 		cond_resched();
@@ -406,6 +519,6 @@ int ksmod_stable_init(void)
 
 void ksmod_stable_exit(void)
 {
-	WARN_ON_ONCE(!RB_EMPTY_ROOT(&ksmod_stable_root));
+	WARN_ON_ONCE(ksmod_stable_first());
 	kmem_cache_destroy(ksmod_stable_node_cache);
 }

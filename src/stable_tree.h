@@ -13,16 +13,23 @@ struct ksmod_rmap_item;
 /**
  * struct ksmod_stable_node - one KSM page made by ksmod
  * @node:	in the stable tree, keyed by page content
+ * @list:	instead, on the list of nodes in no tree (@nid NUMA_NO_NODE)
  * @hlist:	the rmap items of every pte that maps the page; changed only
  *		with the page locked, so rmap walks (page locked) see it whole
  * @kpfn:	the page's frame. No reference is held: the page points back
  *		with its mapping (node | PAGE_MAPPING_KSM), and each lookup
  *		checks that it still does.
+ * @nid:	the NUMA node whose tree holds it (0 while merging across
+ *		nodes), or NUMA_NO_NODE when in no tree
  */
 struct ksmod_stable_node {
-	struct rb_node node;
+	union {
+		struct rb_node node;
+		struct list_head list;
+	};
 	struct hlist_head hlist;
 	unsigned long kpfn;
+	int nid;
 };
 
 struct ksmod_stable_node *ksmod_folio_node(struct folio *folio);
@@ -37,6 +44,7 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item);
 void ksmod_stable_free_all(void);
 void ksmod_stable_prune(unsigned long start, unsigned long end);
 void ksmod_stable_prune_unused(void);
+bool ksmod_stable_empty(void);
 
 void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio);
 bool ksmod_stable_owns(struct folio *folio);

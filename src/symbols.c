@@ -10,6 +10,8 @@
  * for us and never arms the probe. A kprobe's address is the function
  * start plus 4 when the function begins with ENDBR (or its sealed poison),
  * so sprint_symbol() gives the offset back and the start is recovered.
+ * A variable (KSYM_DATA) cannot be probed: register_kprobe() refuses it,
+ * but only after it has looked the name up and stored the address.
  *
  * Everything is resolved once, at load, into one table; a required name
  * that is missing fails the load with -ENOENT and that name in dmesg.
@@ -104,7 +106,10 @@ static int ksym_start(const char *name, unsigned long addr,
 	return 0;
 }
 
-/* Find one name; 0 and -ENOENT are the only answers for a normal miss. */
+/*
+ * Find one name; 0 and -ENOENT are the only answers for a normal miss, 1
+ * a registered kprobe, 2 a variable's address without one.
+ */
 static int ksym_lookup(struct ksym *s, struct kprobe *kp)
 {
 	int ret;
@@ -116,6 +121,8 @@ static int ksym_lookup(struct ksym *s, struct kprobe *kp)
 	kp->symbol_name = s->name;
 	kp->flags = KPROBE_FLAG_DISABLED;	/* resolve, never arm */
 	ret = register_kprobe(kp);
+	if (ret && (s->flags & KSYM_DATA) && kp->addr)
+		return 2;
 	if (ret)
 		return ret;
 	return 1;	/* registered: the caller unregisters */
@@ -148,8 +155,9 @@ int ksmod_symbols_resolve(void)
 
 		*s->slot = NULL;
 		ret = ksym_lookup(s, &kps[i]);
-		if (ret == 1) {
-			regd[nr_regd++] = &kps[i];
+		if (ret == 1 || ret == 2) {
+			if (ret == 1)
+				regd[nr_regd++] = &kps[i];
 			ret = ksym_start(s->name, (unsigned long)kps[i].addr,
 					 &start);
 			if (ret)
@@ -200,9 +208,10 @@ void ksmod_symbols_show(struct seq_file *m)
 	unsigned int i;
 
 	for_each_ksym(s, i)
-		seq_printf(m, "%s %px %s %s%s%s\n", s->name, *s->slot,
+		seq_printf(m, "%s %px %s %s%s%s%s\n", s->name, *s->slot,
 			   ksym_kind_names[s->kind],
 			   s->flags & KSYM_REQUIRED ? "required" : "optional",
 			   s->flags & KSYM_CALLED ? ",called" : "",
-			   s->flags & KSYM_HOOKED ? ",hooked" : "");
+			   s->flags & KSYM_HOOKED ? ",hooked" : "",
+			   s->flags & KSYM_DATA ? ",data" : "");
 }

@@ -19,6 +19,7 @@
 #define KSYM_REQUIRED	0x1	/* the load fails without it */
 #define KSYM_CALLED	0x2	/* ksmod calls it through a pointer (IBT matters) */
 #define KSYM_HOOKED	0x4	/* ksmod installs an ftrace hook on it */
+#define KSYM_DATA	0x8	/* a variable, not a function */
 
 /* What a function's first instruction says about IBT (see ibt.c). */
 enum ksym_entry_kind {

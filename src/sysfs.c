@@ -5,7 +5,10 @@
  * Each file has the name, the format and the write rules of the kernel's
  * file of the same name (Documentation/ABI/testing/sysfs-kernel-mm-ksm),
  * so tools written for KSM work when pointed here. Stores parse with
- * kstrto*() and answer -EINVAL on anything else, as the kernel does.
+ * kstrto*() and answer what the kernel answers (-EINVAL, -ERANGE, -EBUSY);
+ * tunables ksmod does not implement yet take only the kernel's default
+ * and answer -EOPNOTSUPP to anything else. Every refused write leaves a
+ * line in dmesg.
  */
 #include "ksmod.h"
 
@@ -22,53 +25,201 @@
 
 static struct kobject *ksmod_ksm_kobj;
 
-/**
- * struct ksmod_uint_attr - a tunable holding one unsigned int
- * @kattr:	the sysfs attribute
- * @value:	the variable shown
- * @set:	validates and applies a parsed value; 0 or -errno
+/*
+ * How a tunable's store parses its input, as the kernel's store of the
+ * same file does: most answer -EINVAL to anything unparsable, two pass
+ * on kstrto*()'s own error (-ERANGE for an overflow).
  */
-struct ksmod_uint_attr {
-	struct kobj_attribute kattr;
-	unsigned int *value;
-	int (*set)(unsigned int value);
+enum ksmod_parse {
+	KSMOD_PARSE_UINT,	/* kstrtouint(), -EINVAL */
+	KSMOD_PARSE_ULONG,	/* kstrtoul(), -EINVAL */
+	KSMOD_PARSE_BOOL,	/* kstrtobool(), -EINVAL */
+	KSMOD_PARSE_ULONG_ERR,	/* kstrtoul(), its error */
+	KSMOD_PARSE_INT_ERR,	/* kstrtoint(), its error; passed as long */
 };
 
-static ssize_t uint_show(struct kobject *kobj, struct kobj_attribute *kattr,
-			 char *buf)
-{
-	struct ksmod_uint_attr *a =
-		container_of(kattr, struct ksmod_uint_attr, kattr);
+/**
+ * struct ksmod_tunable_attr - a tunable holding one number
+ * @kattr:	the sysfs attribute
+ * @parse:	how a write is parsed
+ * @get:	the value shown
+ * @set:	validates and applies a parsed value; 0 or -errno
+ */
+struct ksmod_tunable_attr {
+	struct kobj_attribute kattr;
+	enum ksmod_parse parse;
+	unsigned long (*get)(void);
+	int (*set)(unsigned long value);
+};
 
-	return sysfs_emit(buf, "%u\n", READ_ONCE(*a->value));
+static ssize_t tunable_show(struct kobject *kobj, struct kobj_attribute *kattr,
+			    char *buf)
+{
+	struct ksmod_tunable_attr *a =
+		container_of(kattr, struct ksmod_tunable_attr, kattr);
+
+	return sysfs_emit(buf, "%lu\n", a->get());
 }
 
-static ssize_t uint_store(struct kobject *kobj, struct kobj_attribute *kattr,
-			  const char *buf, size_t count)
+static int tunable_parse(enum ksmod_parse parse, const char *buf,
+			 unsigned long *value)
 {
-	struct ksmod_uint_attr *a =
-		container_of(kattr, struct ksmod_uint_attr, kattr);
-	unsigned int value;
+	unsigned int u;
+	bool b;
+	int i, err;
+
+	switch (parse) {
+	case KSMOD_PARSE_UINT:
+		if (kstrtouint(buf, 10, &u))
+			return -EINVAL;
+		*value = u;
+		return 0;
+	case KSMOD_PARSE_ULONG:
+		return kstrtoul(buf, 10, value) ? -EINVAL : 0;
+	case KSMOD_PARSE_BOOL:
+		if (kstrtobool(buf, &b))
+			return -EINVAL;
+		*value = b;
+		return 0;
+	case KSMOD_PARSE_ULONG_ERR:
+		return kstrtoul(buf, 10, value);
+	case KSMOD_PARSE_INT_ERR:
+		err = kstrtoint(buf, 10, &i);
+		*value = (unsigned long)(long)i;
+		return err;
+	}
+	return -EINVAL;
+}
+
+static ssize_t tunable_store(struct kobject *kobj, struct kobj_attribute *kattr,
+			     const char *buf, size_t count)
+{
+	struct ksmod_tunable_attr *a =
+		container_of(kattr, struct ksmod_tunable_attr, kattr);
+	unsigned long value;
 	int err;
 
-	if (kstrtouint(buf, 10, &value))
-		return -EINVAL;
-	err = a->set(value);
+	err = tunable_parse(a->parse, buf, &value);
+	if (!err)
+		err = a->set(value);
+	if (err)
+		pr_info_ratelimited("ksm/%s: write refused: %pe\n",
+				    kattr->attr.name, ERR_PTR(err));
 	return err ?: count;
 }
 
-#define KSMOD_UINT_ATTR(_name, _var, _set)				\
-	struct ksmod_uint_attr _name##_attr = {				\
-		.kattr = __ATTR(_name, 0644, uint_show, uint_store),	\
-		.value = &(_var),					\
+#define KSMOD_TUNABLE_ATTR(_name, _parse, _var, _set)			\
+	static unsigned long _name##_get(void)				\
+	{								\
+		return READ_ONCE(_var);					\
+	}								\
+	static struct ksmod_tunable_attr _name##_attr = {		\
+		.kattr = __ATTR(_name, 0644, tunable_show, tunable_store), \
+		.parse = (_parse),					\
+		.get = _name##_get,					\
 		.set = (_set),						\
 	}
 
-static KSMOD_UINT_ATTR(run, ksmod_run, ksmod_set_run);
-static KSMOD_UINT_ATTR(pages_to_scan, ksmod_pages_to_scan,
-		       ksmod_set_pages_to_scan);
-static KSMOD_UINT_ATTR(sleep_millisecs, ksmod_sleep_millisecs,
-		       ksmod_set_sleep_millisecs);
+KSMOD_TUNABLE_ATTR(run, KSMOD_PARSE_UINT, ksmod_run, ksmod_set_run);
+KSMOD_TUNABLE_ATTR(pages_to_scan, KSMOD_PARSE_UINT, ksmod_pages_to_scan,
+		   ksmod_set_pages_to_scan);
+KSMOD_TUNABLE_ATTR(sleep_millisecs, KSMOD_PARSE_UINT, ksmod_sleep_millisecs,
+		   ksmod_set_sleep_millisecs);
+KSMOD_TUNABLE_ATTR(merge_across_nodes, KSMOD_PARSE_ULONG_ERR,
+		   ksmod_merge_across_nodes, ksmod_set_merge_across_nodes);
+KSMOD_TUNABLE_ATTR(smart_scan, KSMOD_PARSE_BOOL, ksmod_smart_scan,
+		   ksmod_set_smart_scan);
+KSMOD_TUNABLE_ATTR(use_zero_pages, KSMOD_PARSE_BOOL, ksmod_use_zero_pages,
+		   ksmod_set_use_zero_pages);
+
+/*
+ * Tunables ksmod does not implement yet: they show the kernel's default,
+ * take it, and refuse any other valid value with -EOPNOTSUPP (a value the
+ * kernel would refuse gets the kernel's error).
+ */
+#define KSMOD_FIXED_ATTR(_name, _parse, _default, _check, _why)	\
+	static unsigned long _name##_get(void)				\
+	{								\
+		return _default;					\
+	}								\
+	static int _name##_set(unsigned long value)			\
+	{								\
+		int err = _check(value);				\
+									\
+		if (err || value == (_default))				\
+			return err;					\
+		pr_info_ratelimited("%s: only %lu is supported: %s\n",	\
+				    #_name, (unsigned long)(_default),	\
+				    _why);				\
+		return -EOPNOTSUPP;					\
+	}								\
+	static struct ksmod_tunable_attr _name##_attr = {		\
+		.kattr = __ATTR(_name, 0644, tunable_show, tunable_store), \
+		.parse = (_parse),					\
+		.get = _name##_get,					\
+		.set = _name##_set,					\
+	}
+
+static int any_value(unsigned long value)
+{
+	return 0;
+}
+
+/* the kernel's max_page_sharing rules: at least 2, changed while unmerged */
+static int page_sharing_check(unsigned long value)
+{
+	if ((long)value < 2)
+		return -EINVAL;
+	if (value != KSMOD_MAX_PAGE_SHARING && READ_ONCE(ksmod_pages_shared))
+		return -EBUSY;
+	return 0;
+}
+
+#define KSMOD_NO_CHAINS "stable node chains are not implemented yet"
+
+KSMOD_FIXED_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
+		 KSMOD_MAX_PAGE_SHARING, page_sharing_check, KSMOD_NO_CHAINS);
+KSMOD_FIXED_ATTR(stable_node_chains_prune_millisecs, KSMOD_PARSE_UINT,
+		 KSMOD_STABLE_NODE_CHAINS_PRUNE_MSECS, any_value,
+		 KSMOD_NO_CHAINS);
+KSMOD_TUNABLE_ATTR(advisor_max_cpu, KSMOD_PARSE_ULONG, ksmod_advisor_max_cpu,
+		   ksmod_set_advisor_max_cpu);
+KSMOD_TUNABLE_ATTR(advisor_min_pages_to_scan, KSMOD_PARSE_ULONG,
+		   ksmod_advisor_min_pages_to_scan,
+		   ksmod_set_advisor_min_pages_to_scan);
+KSMOD_TUNABLE_ATTR(advisor_max_pages_to_scan, KSMOD_PARSE_ULONG,
+		   ksmod_advisor_max_pages_to_scan,
+		   ksmod_set_advisor_max_pages_to_scan);
+KSMOD_TUNABLE_ATTR(advisor_target_scan_time, KSMOD_PARSE_ULONG,
+		   ksmod_advisor_target_scan_time,
+		   ksmod_set_advisor_target_scan_time);
+
+/* "[none] scan-time" or "none [scan-time]", as the kernel shows it */
+static ssize_t advisor_mode_show(struct kobject *kobj,
+				 struct kobj_attribute *kattr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(ksmod_advisor) == KSMOD_ADVISOR_SCAN_TIME ?
+			  "none [scan-time]" : "[none] scan-time");
+}
+
+static ssize_t advisor_mode_store(struct kobject *kobj,
+				  struct kobj_attribute *kattr,
+				  const char *buf, size_t count)
+{
+	if (sysfs_streq(buf, "scan-time")) {
+		ksmod_set_advisor(KSMOD_ADVISOR_SCAN_TIME);
+	} else if (sysfs_streq(buf, "none")) {
+		ksmod_set_advisor(KSMOD_ADVISOR_NONE);
+	} else {
+		pr_info_ratelimited("ksm/advisor_mode: write refused: %pe\n",
+				    ERR_PTR(-EINVAL));
+		return -EINVAL;
+	}
+	return count;
+}
+
+static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
 
 /**
  * struct ksmod_counter_attr - a read-only counter
@@ -103,7 +254,51 @@ KSMOD_COUNTER_ATTR(pages_shared);
 KSMOD_COUNTER_ATTR(pages_sharing);
 KSMOD_COUNTER_ATTR(pages_unshared);
 KSMOD_COUNTER_ATTR(pages_scanned);
+KSMOD_COUNTER_ATTR(pages_skipped);
 KSMOD_COUNTER_ATTR(full_scans);
+
+/* No stable node chains yet (max_page_sharing is fixed): none of either. */
+static unsigned long no_chains_read(void)
+{
+	return 0;
+}
+
+static struct ksmod_counter_attr stable_node_chains_attr = {
+	.kattr = __ATTR(stable_node_chains, 0444, counter_show, NULL),
+	.read = no_chains_read,
+};
+
+static struct ksmod_counter_attr stable_node_dups_attr = {
+	.kattr = __ATTR(stable_node_dups, 0444, counter_show, NULL),
+	.read = no_chains_read,
+};
+
+/* KSM zero pages ksmod mapped and nobody unmapped yet (signed, as 6.12) */
+static ssize_t ksm_zero_pages_show(struct kobject *kobj,
+				   struct kobj_attribute *kattr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", ksmod_zero_pages());
+}
+
+static struct kobj_attribute ksm_zero_pages_attr = __ATTR_RO(ksm_zero_pages);
+
+/*
+ * Memory saved (pages sharing and zero pages) minus what the rmap items
+ * cost, in bytes, as 6.12 computes it (ksmod's rmap item is as large as
+ * the kernel's): may be negative.
+ */
+static ssize_t general_profit_show(struct kobject *kobj,
+				   struct kobj_attribute *kattr, char *buf)
+{
+	long profit = ((long)READ_ONCE(ksmod_pages_sharing) +
+		       ksmod_zero_pages()) * PAGE_SIZE -
+		      atomic_long_read(&ksmod_nr_rmap_items) *
+		      (long)sizeof(struct ksmod_rmap_item);
+
+	return sysfs_emit(buf, "%ld\n", profit);
+}
+
+static struct kobj_attribute general_profit_attr = __ATTR_RO(general_profit);
 
 /* rmap items in no tree: pages changing too fast to merge */
 static unsigned long pages_volatile_read(void)
@@ -133,16 +328,32 @@ static struct ksmod_counter_attr cow_breaks_attr = {
 	.read = cow_breaks_read,
 };
 
+/* The kernel's files in 6.12's order, then ksmod's own. */
 static struct attribute *ksmod_ksm_attrs[] = {
-	&run_attr.kattr.attr,
-	&pages_to_scan_attr.kattr.attr,
 	&sleep_millisecs_attr.kattr.attr,
+	&pages_to_scan_attr.kattr.attr,
+	&run_attr.kattr.attr,
+	&pages_scanned_attr.kattr.attr,
 	&pages_shared_attr.kattr.attr,
 	&pages_sharing_attr.kattr.attr,
 	&pages_unshared_attr.kattr.attr,
 	&pages_volatile_attr.kattr.attr,
-	&pages_scanned_attr.kattr.attr,
+	&pages_skipped_attr.kattr.attr,
+	&ksm_zero_pages_attr.attr,
 	&full_scans_attr.kattr.attr,
+	&merge_across_nodes_attr.kattr.attr,
+	&max_page_sharing_attr.kattr.attr,
+	&stable_node_chains_attr.kattr.attr,
+	&stable_node_dups_attr.kattr.attr,
+	&stable_node_chains_prune_millisecs_attr.kattr.attr,
+	&use_zero_pages_attr.kattr.attr,
+	&general_profit_attr.attr,
+	&smart_scan_attr.kattr.attr,
+	&advisor_mode_attr.attr,
+	&advisor_max_cpu_attr.kattr.attr,
+	&advisor_min_pages_to_scan_attr.kattr.attr,
+	&advisor_max_pages_to_scan_attr.kattr.attr,
+	&advisor_target_scan_time_attr.kattr.attr,
 	&cow_breaks_attr.kattr.attr,
 	NULL,
 };

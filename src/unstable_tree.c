@@ -7,6 +7,8 @@
  * write-protected, so it can be inconsistent: it is searched only to find
  * a candidate, whose content is compared again once both pages are
  * write-protected, and it is thrown away at the end of every full pass.
+ * With merge_across_nodes=0 there is one tree per NUMA node, and a page
+ * only meets pages of its own node, as in the kernel's KSM.
  * Only the scanner thread uses it, under ksmod_thread_mutex.
  */
 #include "ksmod.h"
@@ -17,10 +19,12 @@
 #include "merge.h"
 #include "registry.h"
 #include "rmap.h"
+#include "scan.h"
 #include "symbols.h"
 #include "unstable_tree.h"
 
-static struct rb_root ksmod_unstable_root = RB_ROOT;
+/* one tree per NUMA node; only [0] while merge_across_nodes=1 */
+static struct rb_root ksmod_unstable_roots[MAX_NUMNODES];
 
 /* items in the unstable tree */
 unsigned long ksmod_pages_unshared;
@@ -57,7 +61,9 @@ struct ksmod_rmap_item *ksmod_unstable_search_insert(
 	struct ksmod_rmap_item *item, struct page *page,
 	struct page **tree_page)
 {
-	struct rb_node **new = &ksmod_unstable_root.rb_node, *parent = NULL;
+	int nid = ksmod_tree_nid(page);
+	struct rb_root *root = &ksmod_unstable_roots[nid];
+	struct rb_node **new = &root->rb_node, *parent = NULL;
 
 	while (*new) {
 		struct ksmod_rmap_item *tree_item =
@@ -70,6 +76,16 @@ struct ksmod_rmap_item *ksmod_unstable_search_insert(
 		if (!tp)
 			return NULL;
 		if (tp == page) {	/* the same page, mapped twice */
+			put_page(tp);
+			return NULL;
+		}
+		/*
+		 * The tree's page moved to another node since it was
+		 * inserted (or the tree was built while merging across
+		 * nodes): never merge across nodes, as the kernel's KSM.
+		 */
+		if (!READ_ONCE(ksmod_merge_across_nodes) &&
+		    page_to_nid(tp) != nid) {
 			put_page(tp);
 			return NULL;
 		}
@@ -89,8 +105,9 @@ struct ksmod_rmap_item *ksmod_unstable_search_insert(
 
 	item->address |= KSMOD_UNSTABLE_FLAG |
 			 (ksmod_scan_seqnr & KSMOD_SEQNR_MASK);
+	item->nid = nid;
 	rb_link_node(&item->node, parent, new);
-	rb_insert_color(&item->node, &ksmod_unstable_root);
+	rb_insert_color(&item->node, root);
 	ksmod_pages_unshared++;
 	return NULL;
 }
@@ -101,7 +118,7 @@ void ksmod_unstable_remove_item(struct ksmod_rmap_item *item)
 	unsigned char age = ksmod_scan_seqnr - item->address;
 
 	if (!age)
-		rb_erase(&item->node, &ksmod_unstable_root);
+		rb_erase(&item->node, &ksmod_unstable_roots[item->nid]);
 	ksmod_pages_unshared--;
 	item->address &= PAGE_MASK;
 }
@@ -109,6 +126,9 @@ void ksmod_unstable_remove_item(struct ksmod_rmap_item *item)
 /* End of a full pass: forget the tree. */
 void ksmod_unstable_reset(void)
 {
-	ksmod_unstable_root = RB_ROOT;
+	int nid;
+
+	for (nid = 0; nid < nr_node_ids; nid++)
+		ksmod_unstable_roots[nid] = RB_ROOT;
 	ksmod_scan_seqnr++;
 }

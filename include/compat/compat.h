@@ -178,6 +178,10 @@ struct ksmod_compat_symbols {
 	pte_t *(*__pte_offset_map_lock)(struct mm_struct *mm, pmd_t *pmd,
 					unsigned long addr, spinlock_t **ptlp);
 #endif
+#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+	/* the kernel's count of KSM zero pages, which core mm decrements */
+	atomic_long_t *ksm_zero_pages;
+#endif
 	/* memory failure reads a KSM folio's stable node here (6.7+) */
 	void *collect_procs_ksm;
 	/* prctl(PR_SET_MEMORY_MERGE) enters KSM here (6.4+) */
@@ -213,6 +217,19 @@ int ksmod_split_folio(struct folio *folio);
 void ksmod_mn_start(struct mmu_notifier_range *range, struct mm_struct *mm,
 		    unsigned long start, unsigned long end);
 void ksmod_mn_end(struct mmu_notifier_range *range);
+
+/*
+ * KSM zero pages (use_zero_pages=1): only where core mm counts them itself
+ * when it unmaps one (6.12); elsewhere use_zero_pages stays 0.
+ */
+#if defined(KSMOD_HAVE_KSM_ZERO_PAGES) && defined(KSMOD_HAVE_FOLIO_WALK)
+#define KSMOD_ZERO_PAGES_SUPPORTED	1
+#else
+#define KSMOD_ZERO_PAGES_SUPPORTED	0
+#endif
+pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr);
+bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr);
+long ksmod_mm_zero_pages(struct mm_struct *mm);
 
 /* a pmd read without its lock, as a whole */
 static inline pmd_t ksmod_pmdp_get_lockless(pmd_t *pmdp)

@@ -8,6 +8,7 @@
  */
 #include "ksmod.h"
 
+#include <linux/ksm.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/pagewalk.h>
@@ -156,5 +157,64 @@ int ksmod_kernel_set_merge_any(struct mm_struct *mm, bool on)
 		    ksym.compat.ksm_disable_merge_any(mm);
 #else
 	return -EOPNOTSUPP;
+#endif
+}
+
+/**
+ * ksmod_map_zero_page() - the pte of a KSM zero page at @addr, accounted
+ * @vma:	the VMA, whose anonymous page at @addr the caller replaces
+ * @addr:	the address
+ *
+ * As the kernel's KSM: the zero page's pte is marked dirty, which tells
+ * core mm that KSM put it there, and counted in the kernel's ksm_zero_pages
+ * and the mm's; core mm takes both back when it unmaps or copies the page
+ * (zap, write fault, khugepaged), and a fork adds the child's. The anon
+ * page it replaces leaves the mm's RSS (dec_mm_counter() without its
+ * tracepoint, which modules cannot call).
+ *
+ * Return: the pte to set.
+ */
+pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr)
+{
+	pte_t pte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
+
+#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+	struct mm_struct *mm = vma->vm_mm;
+
+	atomic_long_inc(ksym.compat.ksm_zero_pages);
+	atomic_long_inc(&mm->ksm_zero_pages);
+	percpu_counter_add(&mm->rss_stat[MM_ANONPAGES], -1);
+#endif
+	return pte_mkdirty(pte_mkspecial(pte));
+}
+
+/* Does @addr map a KSM zero page? */
+bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
+{
+#if KSMOD_ZERO_PAGES_SUPPORTED
+	struct folio_walk fw;
+	bool ret = false;
+
+	if (ksym.compat.folio_walk_start(&fw, vma, addr, FW_ZEROPAGE)) {
+		ret = fw.level == FW_LEVEL_PTE && is_ksm_zero_pte(fw.pte);
+		/* folio_walk_end() */
+		spin_unlock(fw.ptl);
+		if (fw.level == FW_LEVEL_PTE)
+			pte_unmap(fw.ptep);
+		ksym.compat.vma_pgtable_walk_end(vma);
+	}
+	return ret;
+#else
+	return false;
+#endif
+}
+
+/* KSM zero pages mapped in @mm */
+long ksmod_mm_zero_pages(struct mm_struct *mm)
+{
+#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+	return atomic_long_read(&mm->ksm_zero_pages);
+#else
+	return 0;
 #endif
 }

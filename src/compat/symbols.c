@@ -55,6 +55,9 @@ struct ksym ksmod_compat_symtab[] = {
 	KSYM_ENTRY_RAW(begin_new_exec, ksym.compat.begin_new_exec,
 		       KSYM_REQUIRED | KSYM_HOOKED),
 #endif
+#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+	KSYM_COMPAT(ksm_zero_pages, KSYM_REQUIRED | KSYM_DATA),
+#endif
 	KSYM_COMPAT(__mmu_notifier_invalidate_range_start,
 		    KSYM_REQUIRED | KSYM_CALLED),
 	KSYM_COMPAT(__mmu_notifier_invalidate_range_end,

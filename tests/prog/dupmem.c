@@ -39,6 +39,12 @@
  *                  wait for it: "ok N"
  *   forkexec N     N times: fork, the child execs /bin/true, wait: "ok N"
  *   forkrun        forkloop until SIGUSR1 arrives: "ok N" (cycles done)
+ *   frames         the page frames of the buffer (pagemap, needs root) and
+ *                  their NUMA nodes (move_pages): "ok first=PFN distinct=N
+ *                  nodes=A[,B...]" (PFN of its first page, in hex; how many
+ *                  different frames; the nodes they are on, ascending)
+ *   move NODE      move_pages(MPOL_MF_MOVE_ALL) every present page of the
+ *                  buffer to NUMA node NODE: "ok moved=N" (pages now there)
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -54,6 +60,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "errname.h"
@@ -248,6 +255,102 @@ static void do_check(void)
 		answer("error %s", why);
 	else
 		answer("ok");
+}
+
+static int cmp_u64p(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void do_frames(void)
+{
+	const struct buf *b = &bufs[0];
+	size_t n = b->len / page_size, i, got = 0, distinct = 0;
+	uint64_t *pfns = calloc(n, sizeof(*pfns));
+	void **pages = calloc(n, sizeof(*pages));
+	int *status = calloc(n, sizeof(*status));
+	char nodes[256] = "";
+	int fd = open("/proc/self/pagemap", O_RDONLY), seen[64] = { 0 };
+	uint64_t first;
+
+	if (!pfns || !pages || !status || fd < 0) {
+		answer("error %s", errname(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t e;
+		size_t off = i * page_size;
+
+		if (in_hole(b, off))
+			continue;
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+			answer("error pagemap %s", errname(errno));
+			goto out;
+		}
+		if (!(e & (1ULL << 63)))
+			continue;	/* not present */
+		pfns[got] = e & ((1ULL << 55) - 1);
+		pages[got++] = b->addr + off;
+	}
+	if (syscall(SYS_move_pages, 0, got, pages, NULL, status, 0)) {
+		answer("error move_pages %s", errname(errno));
+		goto out;
+	}
+	for (i = 0; i < got; i++)
+		if (status[i] >= 0 && status[i] < 64)
+			seen[status[i]] = 1;
+	for (i = 0; i < 64; i++)
+		if (seen[i])
+			snprintf(nodes + strlen(nodes), sizeof(nodes) - strlen(nodes),
+				 "%s%zu", nodes[0] ? "," : "", i);
+	first = got ? pfns[0] : 0;
+	qsort(pfns, got, sizeof(*pfns), cmp_u64p);
+	for (i = 0; i < got; i++)
+		distinct += !i || pfns[i] != pfns[i - 1];
+	answer("ok first=%llx distinct=%zu nodes=%s",
+	       (unsigned long long)first, distinct, nodes[0] ? nodes : "none");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(pfns);
+	free(pages);
+	free(status);
+}
+
+static void do_move(const char *arg)
+{
+	const struct buf *b = &bufs[0];
+	size_t n = b->len / page_size, i, got = 0, there = 0;
+	void **pages = calloc(n, sizeof(*pages));
+	int *nodes = calloc(n, sizeof(*nodes));
+	int *status = calloc(n, sizeof(*status));
+	int node = arg ? atoi(arg) : -1;
+
+	if (!pages || !nodes || !status || node < 0) {
+		answer("error %s", node < 0 ? "no node" : errname(errno));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (in_hole(b, i * page_size))
+			continue;
+		pages[got] = b->addr + i * page_size;
+		nodes[got++] = node;
+	}
+	/* MPOL_MF_MOVE_ALL: pages other processes map (KSM pages) too */
+	if (syscall(SYS_move_pages, 0, got, pages, nodes, status, 1 << 2) < 0) {
+		answer("error move_pages %s", errname(errno));
+		goto out;
+	}
+	for (i = 0; i < got; i++)
+		there += status[i] == node;
+	answer("ok moved=%zu", there);
+out:
+	free(pages);
+	free(nodes);
+	free(status);
 }
 
 static void do_touch(const char *arg)
@@ -494,6 +597,10 @@ int main(int argc, char **argv)
 			do_forkloop(arg, 1, 0);
 		else if (!strcmp(cmd, "forkrun"))
 			do_forkloop(NULL, 0, 1);
+		else if (!strcmp(cmd, "frames"))
+			do_frames();
+		else if (!strcmp(cmd, "move"))
+			do_move(arg);
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else

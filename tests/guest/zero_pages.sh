@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# zero_pages: use_zero_pages=1 maps pages of zeroes to the zero page, as the
+# kernel's KSM does, and keeps the kernel's counts right: the kernel's own
+# ksm_zero_pages, /proc/PID/ksm_stat and ksmod's ksm_zero_pages go up by
+# each page, RssAnon down, and all of them come back when the pages are
+# unmerged (MADV_UNMERGEABLE, run=2, unload) or unmapped (exit), never
+# below where they started; a fork's copies count too. On a kernel that
+# does not count KSM zero pages (6.1), writing 1 is EOPNOTSUPP.
+# shellcheck disable=SC2154 # NAME_pid...: set by dm_start
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+K=/sys/module/ksmod/ksm
+S=/sys/kernel/mm/ksm
+N=64
+c() { cat $K/$1; }
+kz() { cat $S/ksm_zero_pages; }
+st() { awk -v k="$2" '$1 == k { print $2 }' "/proc/$1/ksm_stat"; }
+rss() { awk '$1 == "RssAnon:" { print $2 }' "/proc/$1/status"; }
+fr() { dm "$1" frames | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+zero_is() { [ "$(c ksm_zero_pages)" = "$1" ]; }
+kz_is() { [ "$(kz)" = "$1" ]; }
+
+t_ok "ksmod loads, stopped" ksmod_load run=0 pages_to_scan=1000 \
+	sleep_millisecs=10 || bail "cannot load ksmod"
+if [ ! -e $S/ksm_zero_pages ]; then
+	dmesg_mark
+	t_errno "use_zero_pages=1: not on this kernel" EOPNOTSUPP \
+		kwrite $K/use_zero_pages 1
+	t_dmesg "dmesg says why" "ksmod: use_zero_pages: only 0 is supported"
+	t_is "use_zero_pages still 0" "$(c use_zero_pages)" 0
+	t_ok "ksmod unloads" ksmod_unload
+	t_done
+fi
+
+k0=$(kz)
+t_ok "Z: $N pages of zeroes, madvised" dm_start Z -m -n $N -f 0
+r0=$(rss "$Z_pid")
+t_ok "use_zero_pages=1" kwrite $K/use_zero_pages 1
+t_is "use_zero_pages reads 1" "$(c use_zero_pages)" 1
+kwrite $K/run 1
+t_ok "all $N become KSM zero pages" wait_for 60 zero_is $N
+t_is "the kernel's ksm_zero_pages counts them" "$(kz)" $((k0 + N))
+t_is "Z's ksm_stat ksm_zero_pages" "$(st "$Z_pid" ksm_zero_pages)" $N
+t_is "no KSM page was made" "$(c pages_shared) $(c pages_sharing)" "0 0"
+t_is "Z maps one frame" "$(fr Z distinct)" 1
+t_ok "RssAnon went down by $N pages" \
+	[ "$(rss "$Z_pid")" -le $((r0 - N * 4)) ]
+t_ok "Z reads zeroes" dm Z check
+no_items() { [ "$(st "$Z_pid" ksm_rmap_items)" = 0 ]; }
+t_ok "their rmap items go on the next pass" wait_for 30 no_items
+t_is "general_profit counts them" "$(c general_profit)" $((N * 4096))
+t_is "Z's ksm_process_profit counts them" \
+	"$(st "$Z_pid" ksm_process_profit)" $((N * 4096))
+
+t_ok "Z forks: the child maps them too" dm Z fork
+t_ok "ksmod counts the child's" wait_for 10 zero_is $((2 * N))
+t_is "the kernel counts the child's" "$(kz)" $((k0 + 2 * N))
+t_ok "the child is killed" dm Z killchild
+t_ok "its zero pages leave both counts" wait_for 10 kz_is $((k0 + N))
+t_ok "ksmod's too" wait_for 20 zero_is $N
+
+t_ok "Z: MADV_UNMERGEABLE" dm Z unmadvise
+t_is "ksmod's ksm_zero_pages 0" "$(c ksm_zero_pages)" 0
+t_is "the kernel's back to $k0" "$(kz)" "$k0"
+t_is "Z's ksm_stat 0" "$(st "$Z_pid" ksm_zero_pages)" 0
+t_is "Z maps $N frames again" "$(fr Z distinct)" $N
+t_ok "Z reads zeroes" dm Z check
+
+t_ok "Z: madvise again" dm Z madvise
+t_ok "zero pages again" wait_for 60 zero_is $N
+t_ok "run=2" kwrite $K/run 2
+t_is "after run=2: ksmod's 0" "$(c ksm_zero_pages)" 0
+t_is "after run=2: the kernel's $k0" "$(kz)" "$k0"
+t_is "after run=2: $N frames" "$(fr Z distinct)" $N
+
+kwrite $K/run 1
+t_ok "zero pages again" wait_for 60 zero_is $N
+t_ok "Z exits" dm_stop Z
+t_ok "the kernel's count is back to $k0" wait_for 10 kz_is "$k0"
+t_ok "ksmod's is 0" wait_for 20 zero_is 0
+
+t_ok "Y: $N pages of zeroes, madvised" dm_start Y -m -n $N -f 0
+t_ok "zero pages" wait_for 60 zero_is $N
+t_ok "ksmod unloads while Y maps them" ksmod_unload
+t_is "the kernel's count is back to $k0" "$(kz)" "$k0"
+t_is "Y's ksm_stat 0" "$(st "$Y_pid" ksm_zero_pages)" 0
+t_is "Y maps $N frames" "$(fr Y distinct)" $N
+t_ok "Y reads zeroes" dm Y check
+dm_stop Y
+t_is "still $k0 after Y exits" "$(kz)" "$k0"
+t_done
