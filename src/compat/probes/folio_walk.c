@@ -7,5 +7,5 @@ int probe(void)
 {
 	struct folio_walk fw;
 
-	return sizeof(fw) + !!folio_walk_start;
+	return folio_walk_start(&fw, NULL, 0, 0) != NULL;
 }
