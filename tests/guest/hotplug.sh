@@ -10,6 +10,11 @@
 K=/sys/module/ksmod/ksm
 M=/sys/devices/system/memory
 
+if [ ! -d $M ]; then
+	t_skip "memory hotplug" "this kernel has no CONFIG_MEMORY_HOTPLUG"
+	t_done
+fi
+
 t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"
 
