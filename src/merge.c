@@ -16,11 +16,13 @@
  *
  * With use_zero_pages=1, a page of zeroes is not merged with its like but
  * replaced by the zero page, marked and counted as the kernel's KSM does
- * (compat/mm.c), and belongs to no tree.
+ * (compat/mm.c: on 6.12 a dirty, counted pte; on 6.1 a plain one that
+ * nobody counts), and belongs to no tree.
  *
- * Breaking a merge is the kernel's: a write fault on a KSM page always
- * copies, and unmerging faults in an unshared copy of each KSM page and
- * each KSM zero page.
+ * Breaking a merge is the kernel's: a write fault on a KSM page or a zero
+ * page always copies, and unmerging faults in an unshared copy of each KSM
+ * page and (6.12) each KSM zero page; 6.1's KSM, and so ksmod there,
+ * leaves zero pages mapped, like those of any read fault.
  *
  * Locking: called by the scanner with ksmod_thread_mutex held; takes the
  * mmap lock of the item's mm for reading, then the page lock (trylock),

@@ -647,22 +647,19 @@ int ksmod_set_smart_scan(unsigned long on)
 }
 
 /*
- * 0 or 1. Only where core mm counts KSM zero pages (6.12): elsewhere a
- * zero page ksmod mapped could not be told from any other, nor counted.
+ * 0 or 1 (the sysfs store parses a boolean). What a KSM zero page is
+ * follows the kernel: see ksmod_map_zero_page().
  */
 int ksmod_set_use_zero_pages(unsigned long on)
 {
-	if (on && !KSMOD_ZERO_PAGES_SUPPORTED) {
-		pr_info_ratelimited("use_zero_pages: only 0 is supported: this kernel does not count KSM zero pages\n");
-		return -EOPNOTSUPP;
-	}
 	WRITE_ONCE(ksmod_use_zero_pages, !!on);
 	return 0;
 }
 
 /*
  * KSM zero pages in ksmod's processes: core mm keeps each mm's count, also
- * when it unmaps them; ksmod only adds them up.
+ * when it unmaps them; ksmod only adds them up. Always 0 where core mm
+ * counts none (6.1), as there is no hook where they are unmapped.
  */
 long ksmod_zero_pages(void)
 {

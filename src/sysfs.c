@@ -273,7 +273,10 @@ static struct ksmod_counter_attr stable_node_dups_attr = {
 	.read = no_chains_read,
 };
 
-/* KSM zero pages ksmod mapped and nobody unmapped yet (signed, as 6.12) */
+/*
+ * KSM zero pages ksmod mapped and nobody unmapped yet (signed, as 6.12);
+ * 0 where core mm counts none (6.1, see ksmod_map_zero_page())
+ */
 static ssize_t ksm_zero_pages_show(struct kobject *kobj,
 				   struct kobj_attribute *kattr, char *buf)
 {
@@ -285,7 +288,7 @@ static struct kobj_attribute ksm_zero_pages_attr = __ATTR_RO(ksm_zero_pages);
 /*
  * Memory saved (pages sharing and zero pages) minus what the rmap items
  * cost, in bytes, as 6.12 computes it (ksmod's rmap item is as large as
- * the kernel's): may be negative.
+ * the kernel's): may be negative. The zero-page term is 0 on 6.1.
  */
 static ssize_t general_profit_show(struct kobject *kobj,
 				   struct kobj_attribute *kattr, char *buf)

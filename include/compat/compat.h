@@ -219,13 +219,15 @@ void ksmod_mn_start(struct mmu_notifier_range *range, struct mm_struct *mm,
 void ksmod_mn_end(struct mmu_notifier_range *range);
 
 /*
- * KSM zero pages (use_zero_pages=1): only where core mm counts them itself
- * when it unmaps one (6.12); elsewhere use_zero_pages stays 0.
+ * KSM zero pages (use_zero_pages=1), each kernel's way. 1: core mm marks
+ * them (dirty pte) and counts them, also when it unmaps one, and
+ * unmerging breaks them (6.12). 0: a clean zero-page pte nobody counts or
+ * tracks, left alone by unmerging, so ksm_zero_pages stays 0 (6.1).
  */
 #if defined(KSMOD_HAVE_KSM_ZERO_PAGES) && defined(KSMOD_HAVE_FOLIO_WALK)
-#define KSMOD_ZERO_PAGES_SUPPORTED	1
+#define KSMOD_KSM_ZERO_PAGES_COUNTED	1
 #else
-#define KSMOD_ZERO_PAGES_SUPPORTED	0
+#define KSMOD_KSM_ZERO_PAGES_COUNTED	0
 #endif
 pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr);
 bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr);

@@ -160,38 +160,59 @@ int ksmod_kernel_set_merge_any(struct mm_struct *mm, bool on)
 #endif
 }
 
+/*
+ * One anonymous page fewer in @mm's RSS: dec_mm_counter() without its
+ * tracepoint, which modules cannot call.
+ */
+static void ksmod_dec_anon_rss(struct mm_struct *mm)
+{
+#ifdef KSMOD_HAVE_RSS_STAT_PERCPU
+	percpu_counter_add(&mm->rss_stat[MM_ANONPAGES], -1);
+#else
+	atomic_long_dec(&mm->rss_stat.count[MM_ANONPAGES]);
+#endif
+}
+
 /**
  * ksmod_map_zero_page() - the pte of a KSM zero page at @addr, accounted
  * @vma:	the VMA, whose anonymous page at @addr the caller replaces
  * @addr:	the address
  *
- * As the kernel's KSM: the zero page's pte is marked dirty, which tells
- * core mm that KSM put it there, and counted in the kernel's ksm_zero_pages
- * and the mm's; core mm takes both back when it unmaps or copies the page
- * (zap, write fault, khugepaged), and a fork adds the child's. The anon
- * page it replaces leaves the mm's RSS (dec_mm_counter() without its
- * tracepoint, which modules cannot call).
+ * As this kernel's KSM. Where core mm knows KSM zero pages
+ * (KSMOD_KSM_ZERO_PAGES_COUNTED, 6.12): the zero page's pte is marked
+ * dirty, which tells core mm that KSM put it there, and counted in the
+ * kernel's ksm_zero_pages and the mm's; core mm takes both back when it
+ * unmaps or copies the page (zap, write fault, khugepaged), and a fork
+ * adds the child's. Elsewhere (6.1): a clean special pte, like any read
+ * fault's zero page, and no count, as 6.1's replace_page() maps it.
+ * Either way the anon page it replaces leaves the mm's RSS.
  *
  * Return: the pte to set.
  */
 pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr)
 {
-	pte_t pte = pfn_pte(my_zero_pfn(addr), vma->vm_page_prot);
-
-#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+	pte_t pte = pte_mkspecial(pfn_pte(my_zero_pfn(addr),
+					  vma->vm_page_prot));
 	struct mm_struct *mm = vma->vm_mm;
 
+	ksmod_dec_anon_rss(mm);
+#if KSMOD_KSM_ZERO_PAGES_COUNTED
 	atomic_long_inc(ksym.compat.ksm_zero_pages);
 	atomic_long_inc(&mm->ksm_zero_pages);
-	percpu_counter_add(&mm->rss_stat[MM_ANONPAGES], -1);
+	pte = pte_mkdirty(pte);
 #endif
-	return pte_mkdirty(pte_mkspecial(pte));
+	return pte;
 }
 
-/* Does @addr map a KSM zero page? */
+/*
+ * Does @addr map a KSM zero page, one that unmerging must break? Only
+ * where core mm marks them (6.12); 6.1's zero pages cannot be told from
+ * a read fault's, and 6.1's KSM leaves them all alone (break_ksm() looks
+ * at PageKsm only): false there.
+ */
 bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
 {
-#if KSMOD_ZERO_PAGES_SUPPORTED
+#if KSMOD_KSM_ZERO_PAGES_COUNTED
 	struct folio_walk fw;
 	bool ret = false;
 
@@ -209,10 +230,10 @@ bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
 #endif
 }
 
-/* KSM zero pages mapped in @mm */
+/* KSM zero pages mapped in @mm: 0 where core mm does not count them (6.1) */
 long ksmod_mm_zero_pages(struct mm_struct *mm)
 {
-#ifdef KSMOD_HAVE_KSM_ZERO_PAGES
+#if KSMOD_KSM_ZERO_PAGES_COUNTED
 	return atomic_long_read(&mm->ksm_zero_pages);
 #else
 	return 0;
