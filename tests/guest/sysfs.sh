@@ -7,7 +7,7 @@
 # the same errno (EINVAL, ERANGE), the value unchanged; where this kernel
 # has the file, the kernel is asked the same and must agree. Tunables ksmod
 # does not implement yet (max_page_sharing, stable_node_chains_prune_
-# millisecs; use_zero_pages=1 on 6.1) take only the kernel's default
+# millisecs) take only the kernel's default
 # (EOPNOTSUPP and a dmesg line otherwise); merge_across_nodes and
 # max_page_sharing refuse a change with EBUSY while KSM pages exist. Read-only counters hold what
 # the kernel's hold: general_profit is 6.12's formula.
@@ -94,6 +94,7 @@ smart_scan|0|0 smart_scan|y|1 smart_scan|n|0 smart_scan|on|1 smart_scan|off|0
 smart_scan|1|1 smart_scan|2|EINVAL smart_scan|x|EINVAL smart_scan||EINVAL
 use_zero_pages|0|0 use_zero_pages|n|0 use_zero_pages|off|0
 use_zero_pages|2|EINVAL use_zero_pages|x|EINVAL
+use_zero_pages|1|1 use_zero_pages|y|1 use_zero_pages|0|0
 max_page_sharing|256|256 max_page_sharing|1|EINVAL max_page_sharing|-5|EINVAL
 max_page_sharing|abc|EINVAL max_page_sharing|2147483648|ERANGE
 stable_node_chains_prune_millisecs|2000|2000
@@ -117,13 +118,6 @@ advisor_target_scan_time|100|100 advisor_target_scan_time|200|200"
 # Not yet implemented: a valid value other than the default.
 NOTYET="max_page_sharing|512 max_page_sharing|2
 stable_node_chains_prune_millisecs|1000"
-
-# use_zero_pages=1 only where core mm counts KSM zero pages (6.12)
-if [ -e $S/ksm_zero_pages ]; then
-	CASES="$CASES use_zero_pages|1|1 use_zero_pages|y|1 use_zero_pages|0|0"
-else
-	NOTYET="$NOTYET use_zero_pages|1 use_zero_pages|y"
-fi
 
 # The kernel's values, put back at the end (its writes have no lasting
 # effect: nothing is registered with the kernel's KSM here).
