@@ -221,8 +221,9 @@ void ksmod_mn_end(struct mmu_notifier_range *range);
 /*
  * KSM zero pages (use_zero_pages=1), each kernel's way. 1: core mm marks
  * them (dirty pte) and counts them, also when it unmaps one, and
- * unmerging breaks them (6.12). 0: a clean zero-page pte nobody counts or
- * tracks, left alone by unmerging, so ksm_zero_pages stays 0 (6.1).
+ * unmerging breaks them (6.12). 0: a clean zero-page pte, as 6.1's KSM
+ * maps it; core mm counts none and calls nothing ksmod could hook where
+ * it unmaps one, so ksm_zero_pages stays 0, and unmerging leaves them (6.1).
  */
 #if defined(KSMOD_HAVE_KSM_ZERO_PAGES) && defined(KSMOD_HAVE_FOLIO_WALK)
 #define KSMOD_KSM_ZERO_PAGES_COUNTED	1
