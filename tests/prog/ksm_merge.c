@@ -275,8 +275,8 @@ static long ask_all(int nproc, int (*to)[2], int (*from)[2], char cmd,
 }
 
 /* Ask each child for its frames: how many distinct ones, -1 on error. */
-static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
-			 uint64_t *pfns)
+static long count_frames_once(int nproc, long npages, int (*to)[2],
+			      int (*from)[2], uint64_t *pfns)
 {
 	long distinct = 0, i;
 
@@ -284,7 +284,7 @@ static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
 		if (write(to[i][1], "p", 1) != 1 ||
 		    read_all(from[i][0], pfns + i * npages, npages * 8)) {
 			printf("child %ld did not report\n", i);
-			return -1;
+			return -2;
 		}
 	}
 	qsort(pfns, nproc * npages, sizeof(*pfns), cmp_u64);
@@ -294,6 +294,26 @@ static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
 		if (!i || pfns[i] != pfns[i - 1])
 			distinct++;
 	}
+	return distinct;
+}
+
+/*
+ * Distinct frames mapped by the children. A page under migration (by
+ * compaction running meanwhile) is briefly not present: ask again, for
+ * up to 10 s, before calling it missing.
+ */
+static long count_frames(int nproc, long npages, int (*to)[2], int (*from)[2],
+			 uint64_t *pfns)
+{
+	long distinct;
+	int tries = 0;
+
+	while ((distinct = count_frames_once(nproc, npages, to, from,
+					     pfns)) == -1 && ++tries < 100)
+		usleep(100000);
+	if (tries)
+		printf("pages not present (under migration?): asked %d more times\n",
+		       tries);
 	return distinct;
 }
 
