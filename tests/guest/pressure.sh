@@ -23,11 +23,12 @@ echo $$ > $CG/cgroup.procs
 t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"
 
-# memory.reclaim gives EAGAIN when it reclaimed less than asked: ask a
-# few times for a little. The scanner is paused meanwhile: a page it holds
-# a reference on cannot be freed, and on a slow (debug) kernel it holds
-# one often enough that reclaim once freed nothing.
-reclaim="echo 0 > $K/run; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo 2M > $CG/memory.reclaim 2>/dev/null; done; echo 1 > $K/run"
+# memory.reclaim gives EAGAIN when it reclaimed less than asked: ask many
+# times for a little. The classic LRU (the debug kernel has no MGLRU)
+# first moves the just-read, many-times-mapped KSM pages to the active
+# list and needs rounds to bring them back. The scanner is paused
+# meanwhile: a page it holds a reference on cannot be freed.
+reclaim="echo 0 > $K/run; i=0; while [ \$i -lt 64 ]; do echo 2M > $CG/memory.reclaim 2>/dev/null; i=\$((i + 1)); done; echo 1 > $K/run"
 t_ok "merged pages swap out, read back intact and merge again" \
 	ksm_merge -t 90 -s "$reclaim" 4 64 4
 

@@ -19,8 +19,8 @@
  *              KSMOD_IOC_UNREGISTER) or a shell command (e.g. "echo 2 >
  *              .../run", "rmmod ksmod"); then every page must have a frame
  *              of its own again, before the copy-on-write check
- *   -m         after the merge is checked: move every page to the other
- *              NUMA node (of two) with move_pages(MPOL_MF_MOVE_ALL); the
+ *   -m         after the merge is checked: move every page to node 0,
+ *              then to node 1 (of two) with move_pages(MPOL_MF_MOVE_ALL); the
  *              pages must land there on new frames, stay shared on as
  *              many frames, and keep their bytes (the scanner is stopped
  *              meanwhile: its page references make migration retry)
@@ -394,9 +394,16 @@ int main(int argc, char **argv)
 
 		if (!before)
 			return 1;
-		memcpy(before, pfns, nproc * npages * sizeof(*before));
 		/* the scanner's page references would make migration retry */
 		write_counter(dir, "run", "0");
+		/*
+		 * The children may have faulted their pages in on either node:
+		 * all to node 0 first, so that every page has somewhere to go.
+		 */
+		if (ask_all(nproc, to, from, '0', 8) != nproc * npages)
+			printf("not every page went to node 0 first\n");
+		count_frames(nproc, npages, to, from, pfns);
+		memcpy(before, pfns, nproc * npages * sizeof(*before));
 		node = ask_all(1, to, from, 'n', 8);
 		on1 = ask_all(nproc, to, from, node == 1 ? '0' : '1', 8);
 		printf("pages moved from node %ld to the other %ld (want %ld)\n",
