@@ -602,6 +602,17 @@ static u32 ksmod_collect_ranges(struct mm_struct *mm, struct ksmod_range *r,
 	return n;
 }
 
+/* KSMOD_OWNER_* of @mm, whose mmap lock is held; @ours: ksmod has a slot */
+static u32 ksmod_owner(struct mm_struct *mm, bool ours)
+{
+	if (ours)
+		return KSMOD_OWNER_KSMOD;
+	if (test_bit(MMF_VM_MERGEABLE, &mm->flags) ||
+	    ksmod_mm_merge_any_bit(mm))
+		return KSMOD_OWNER_KERNEL;
+	return KSMOD_OWNER_NONE;
+}
+
 /**
  * ksmod_query_ranges() - fill in a struct ksmod_query
  * @q:	the request, already copied in; ranges are copied out here
@@ -629,13 +640,7 @@ int ksmod_query_ranges(struct ksmod_query *q)
 	err = mmap_read_lock_killable(mm);
 	if (err)
 		goto out;
-	if (ksmod_owns(mm))
-		q->owner = KSMOD_OWNER_KSMOD;
-	else if (test_bit(MMF_VM_MERGEABLE, &mm->flags) ||
-		 ksmod_mm_merge_any_bit(mm))
-		q->owner = KSMOD_OWNER_KERNEL;
-	else
-		q->owner = KSMOD_OWNER_NONE;
+	q->owner = ksmod_owner(mm, ksmod_owns(mm));
 	n = ksmod_collect_ranges(mm, r, room);
 	mmap_read_unlock(mm);
 
@@ -685,15 +690,12 @@ int ksmod_query_stats(struct ksmod_mm_stats *st)
 		goto out;
 	spin_lock(&ksmod_mm_lock);
 	slot = ksmod_mm_slot_lookup(mm);
+	st->owner = ksmod_owner(mm, slot);
 	if (slot) {
-		st->owner = KSMOD_OWNER_KSMOD;
 		st->cow_breaks = slot->cow_breaks;
 		st->merging_pages = READ_ONCE(mm->ksm_merging_pages);
 		st->rmap_items = READ_ONCE(mm->ksm_rmap_items);
 	} else {
-		st->owner = test_bit(MMF_VM_MERGEABLE, &mm->flags) ||
-			    ksmod_mm_merge_any_bit(mm) ?
-			    KSMOD_OWNER_KERNEL : KSMOD_OWNER_NONE;
 		st->cow_breaks = 0;
 		st->merging_pages = 0;
 		st->rmap_items = 0;
