@@ -43,6 +43,8 @@
 #                           return 1 after SECS
 #   ksmod_load [PARAM=V...] insmod /lib/ksmod/ksmod.ko
 #   ksmod_unload            rmmod ksmod, failing after $KSMOD_RMMOD_TIMEOUT s
+#   ksm_counts SHD SHG      true if ksmod's pages_shared, pages_sharing are
+#                           SHD, SHG (for wait_for)
 #   ksmod_loaded            true if the ksmod module is loaded
 #   ksmod_refcnt            print the module's reference count
 #   helper_load NAME [P=V]  insmod /lib/ksmod/NAME.ko (test helper modules)
@@ -302,6 +304,12 @@ wait_for() {
 		usleep 100000
 		_wf_ticks=$((_wf_ticks - 1))
 	done
+}
+
+# ksm_counts SHARED SHARING: ksmod's pages_shared and pages_sharing are
+# those (for wait_for)
+ksm_counts() {
+	[ "$(cat /sys/module/ksmod/ksm/pages_shared) $(cat /sys/module/ksmod/ksm/pages_sharing)" = "$1 $2" ]
 }
 
 ksmod_loaded() {

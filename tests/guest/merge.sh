@@ -23,8 +23,7 @@ t_is "cow_breaks counted each of the 64 writes to a merged page" \
 	"$(($(cat $K/cow_breaks) - c0))" 64
 # shellcheck disable=SC2154 # D_pid: set by dm_start
 t_ok "D starts with 16 identical pages, madvised" dm_start D -m -n 16
-t_ok "they merge into one" wait_for 30 \
-	sh -c "[ \$(cat $K/pages_sharing) = 15 ] && [ \$(cat $K/pages_shared) = 1 ]"
+t_ok "they merge into one" wait_for 30 ksm_counts 1 15
 t_is "MM_STATS: ksmod's, 16 merging pages, 16 rmap items, no COW yet" \
 	"$(ksmod_ioctl stats "$D_pid")" \
 	"owner=1 cow_breaks=0 merging_pages=16 rmap_items=16"
@@ -40,26 +39,26 @@ dm_stop D
 # As the kernel's KSM: mlocked pages merge; the KSM page is mlocked in
 # their place and munlocked when the last locked mapping goes.
 mlocked() { awk '$1 == "Mlocked:" { print $2 }' /proc/meminfo; }
+mlocked_le() { [ "$(mlocked)" -le "$1" ]; }
 m0=$(mlocked)
 # shellcheck disable=SC2154 # L1_pid, L2_pid: set by dm_start
 t_ok "L1 starts with 16 identical mlocked pages" dm_start L1 -m -l -n 16 -f 0x6c
 t_ok "L2 too, the same content" dm_start L2 -m -l -n 16 -f 0x6c
-t_ok "their 32 mlocked pages merge into one" wait_for 30 \
-	sh -c "[ \$(cat $K/pages_sharing) = 31 ] && [ \$(cat $K/pages_shared) = 1 ]"
+t_ok "their 32 mlocked pages merge into one" wait_for 30 ksm_counts 1 31
 t_is "each still has 64 kB locked" \
 	"$(awk '$1 == "VmLck:" { print $2 }' "/proc/$L1_pid/status" "/proc/$L2_pid/status" | tr '\n' ' ')" \
 	"64 64 "
 # munlocks wait in per-CPU batches: compact_memory drains them all
 kwrite /proc/sys/vm/compact_memory 1
 t_ok "Mlocked counts the one KSM page, not 32 ($m0 kB before)" \
-	wait_for 10 sh -c "[ \$(awk '\$1 == \"Mlocked:\" { print \$2 }' /proc/meminfo) -le $((m0 + 8)) ]"
+	wait_for 10 mlocked_le $((m0 + 8))
 t_ok "L1 writes its locked merged pages" dm L1 touch 16
 t_ok "its bytes are intact" dm L1 check
 t_ok "L2's too" dm L2 check
 dm_stop L1
 dm_stop L2
 t_ok "once both are gone, Mlocked is back to $m0 kB" \
-	wait_for 10 sh -c "[ \$(awk '\$1 == \"Mlocked:\" { print \$2 }' /proc/meminfo) -le $m0 ]"
+	wait_for 10 mlocked_le "$m0"
 
 t_ok "8 processes x 64 pages, 8 contents: 8 frames, then COW intact" \
 	ksm_merge -t 90 8 64 8

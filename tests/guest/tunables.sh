@@ -19,7 +19,6 @@ N=32
 c() { cat $K/$1; }
 # fr NAME KEY: a field of NAME's "frames" answer
 fr() { dm "$1" frames | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-counts_are() { [ "$(c pages_shared) $(c pages_sharing)" = "$1 $2" ]; }
 scans_reach() { [ "$(c full_scans)" -ge "$1" ]; }
 more_scans() { wait_for 60 scans_reach $(($(c full_scans) + $1)); }
 # snap: skipped, scanned and full read together, the scanner paused (a
@@ -49,12 +48,12 @@ t_is "B's pages are on node 1, each its own frame" \
 t_ok "merge_across_nodes=0" kwrite $K/merge_across_nodes 0
 kwrite $K/run 1
 t_ok "one KSM page per node: pages_shared 2, pages_sharing $((2 * N - 2))" \
-	wait_for 60 counts_are 2 $((2 * N - 2))
+	wait_for 60 ksm_counts 2 $((2 * N - 2))
 t_is "A: one frame, on node 0" "$(fr A distinct) $(fr A nodes)" "1 0"
 t_is "B: one frame, on node 1" "$(fr B distinct) $(fr B nodes)" "1 1"
 t_not "A and B do not share it" [ "$(fr A first)" = "$(fr B first)" ]
 t_ok "three more full passes" more_scans 3
-t_ok "still one KSM page per node" counts_are 2 $((2 * N - 2))
+t_ok "still one KSM page per node" ksm_counts 2 $((2 * N - 2))
 t_not "A and B still apart" [ "$(fr A first)" = "$(fr B first)" ]
 
 # A's KSM page moves to node 1, where B's is: its node leaves node 0's
@@ -68,7 +67,7 @@ t_ok "C: $N pages of the same content on node 0" dm_start C -m -n $N -f 0x4e
 taskset -p 3 $$ >/dev/null
 kwrite $K/run 1
 t_ok "C's merge into a third KSM page" \
-	wait_for 60 counts_are 3 $((3 * N - 3))
+	wait_for 60 ksm_counts 3 $((3 * N - 3))
 t_is "C: one frame, on node 0" "$(fr C distinct) $(fr C nodes)" "1 0"
 t_is "A still on its frame on node 1" "$(fr A distinct) $(fr A nodes)" "1 1"
 t_ok "A's bytes are intact" dm A check
@@ -81,7 +80,7 @@ t_is "A: every page its own frame again" "$(fr A distinct)" $N
 t_ok "merge_across_nodes=1" kwrite $K/merge_across_nodes 1
 kwrite $K/run 1
 t_ok "one KSM page for both: pages_shared 1, pages_sharing $((2 * N - 1))" \
-	wait_for 60 counts_are 1 $((2 * N - 1))
+	wait_for 60 ksm_counts 1 $((2 * N - 1))
 t_is "A and B share one frame" "$(fr A first)" "$(fr B first)"
 t_is "A: one frame" "$(fr A distinct)" 1
 t_ok "A's bytes are intact" dm A check
