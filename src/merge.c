@@ -214,8 +214,11 @@ static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
 	if (!folio_trylock(folio))
 		return err;
 	if (folio_test_large(folio)) {
-		/* as the kernel's KSM: split, keeping @page locked */
-		if (ksmod_split_folio(folio))
+		/*
+		 * As the kernel's KSM: split at @page, which keeps the lock
+		 * and our reference on @page's new folio, not on the head's.
+		 */
+		if (ksmod_split_page(page))
 			goto out_unlock;
 		folio = page_folio(page);
 	}

@@ -104,14 +104,26 @@ int ksmod_try_share_anon_rmap(struct page *page)
 #endif
 }
 
-/* Split a large folio into order-0 ones; it is locked and referenced. */
-int ksmod_split_folio(struct folio *folio)
+/**
+ * ksmod_split_page() - split the large folio of @page into order-0 folios
+ * @page:	the page, whose folio the caller has locked and referenced
+ *
+ * As the kernel's KSM does, the split is asked for at @page itself: the
+ * kernel's split leaves the lock and the caller's reference on the folio of
+ * the page it is given, and unlocks and drops every other new folio. On
+ * 6.12 it also maps zero-filled subpages to the shared zero page and frees
+ * them, so @page may be unmapped afterwards (writing it protected then
+ * finds nothing).
+ *
+ * Return: 0, @page's folio now order-0, locked and referenced; or -errno,
+ * the folio unsplit, still locked and referenced.
+ */
+int ksmod_split_page(struct page *page)
 {
 #ifdef KSMOD_HAVE_SPLIT_TO_ORDER
-	return ksym.compat.split_huge_page_to_list_to_order(&folio->page,
-							    NULL, 0);
+	return ksym.compat.split_huge_page_to_list_to_order(page, NULL, 0);
 #else
-	return ksym.compat.split_huge_page_to_list(&folio->page, NULL);
+	return ksym.compat.split_huge_page_to_list(page, NULL);
 #endif
 }
 
