@@ -318,24 +318,18 @@ struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 	return page;
 }
 
-/* Break ksmod's KSM page at @addr of @vma; mmap lock held. */
+/*
+ * Break the KSM page (or 6.12 KSM zero page) at @addr of @vma, as the
+ * kernel's break_ksm(): fault in an unshared copy until none is mapped
+ * there; a page under migration is waited for. mmap lock held.
+ */
 static int ksmod_break_ksm(struct vm_area_struct *vma, unsigned long addr)
 {
 	vm_fault_t ret = 0;
 
 	do {
-		struct page *page;
-		bool ksm;
-
 		cond_resched();
-		page = ksmod_get_anon_page(vma, addr);
-		if (page) {
-			ksm = folio_test_ksm(page_folio(page));
-			put_page(page);
-		} else {
-			ksm = ksmod_ksm_zero_pte_at(vma, addr);
-		}
-		if (!ksm)
+		if (!ksmod_ksm_page_at(vma, addr))
 			return 0;
 		ret = handle_mm_fault(vma, addr,
 				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,

@@ -231,7 +231,7 @@ void ksmod_mn_end(struct mmu_notifier_range *range);
 #define KSMOD_KSM_ZERO_PAGES_COUNTED	0
 #endif
 pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr);
-bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr);
+bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr);
 long ksmod_mm_zero_pages(struct mm_struct *mm);
 
 /* a pmd read without its lock, as a whole */
