@@ -26,6 +26,7 @@
 #include "rmap.h"
 #include "scan.h"
 #include "stable_tree.h"
+#include "symbols.h"
 #include "unstable_tree.h"
 
 /* 0 stop, 1 merge, 2 stop and unmerge everything */
@@ -350,6 +351,13 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 		ksmod_scan_address = 0;
 		ksmod_scan_rmap_list = &ksmod_scan_slot->rmap_list;
 		ksmod_advisor_start_scan();
+		/*
+		 * As the kernel's ksmd, once a pass: a page still in a
+		 * per-CPU LRU batch holds an extra reference, which makes
+		 * write-protecting it fail; on an idle CPU nothing else
+		 * drains the batch, and the page would never merge.
+		 */
+		ksym.lru_add_drain_all();
 	}
 
 	while ((slot = ksmod_scan_slot)) {
