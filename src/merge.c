@@ -239,7 +239,8 @@ out_unlock:
 
 /**
  * ksmod_merge_with_ksm_page() - merge @item's @page into @kpage
- * @item:	the page's rmap item, in no tree
+ * @item:	the page's rmap item, in no tree or in the unstable tree
+ *		(which it leaves on success)
  * @page:	the page, referenced
  * @kpage:	a KSM page, referenced, or NULL to upgrade @page in place
  *
@@ -263,6 +264,8 @@ int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 	err = ksmod_merge_one_page(vma, page, addr, kpage);
 	if (err)
 		goto out;
+	/* the unstable fields share storage with the stable ones: leave first */
+	ksmod_rmap_item_unlink(item);
 	item->anon_vma = vma->anon_vma;
 	get_anon_vma(vma->anon_vma);
 	/* linear_page_index(), never hugetlb here (its helper is unexported) */

@@ -423,6 +423,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	struct ksmod_rmap_item *tree_item;
 	struct page *kpage, *tree_page;
 	u32 checksum;
+	bool split;
 
 	/* already on this page's node: nothing to do */
 	if (n && (item->address & KSMOD_STABLE_FLAG) && item->head == n)
@@ -463,9 +464,19 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	tree_item = ksmod_unstable_search_insert(item, page, &tree_page);
 	if (!tree_item)
 		return;
-	ksmod_unstable_remove_item(tree_item);
 	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
+	/*
+	 * Twins in one large folio: splitting it failed on the reference
+	 * we hold on each. As the kernel's KSM, split it now with one
+	 * reference dropped; they merge on a later pass.
+	 */
+	split = !kpage && PageTransCompound(page) &&
+		page_folio(page) == page_folio(tree_page);
 	put_page(tree_page);
+	if (split && trylock_page(page)) {
+		ksmod_split_page(page);
+		unlock_page(page);
+	}
 	if (!kpage)
 		return;
 	lock_page(kpage);
