@@ -182,11 +182,17 @@ static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
 		ksmod_add_anon_rmap(kpage, vma, addr);
 		newpte = mk_pte(kpage, vma->vm_page_prot);
 	}
+	/* keep soft-dirty, as 6.12's KSM does (tracking tools read it) */
+	if (pte_soft_dirty(orig_pte))
+		newpte = pte_mksoft_dirty(newpte);
 	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
 	ksym.ptep_clear_flush(vma, addr, ptep);
 	set_pte_at(mm, addr, ptep, newpte);
 
 	ksmod_remove_rmap(page, vma);
+	/* a page now mapped nowhere need not keep its swap slot */
+	if (!folio_mapped(folio))
+		ksym.folio_free_swap(folio);
 	folio_put(folio);
 	pte_unmap_unlock(ptep, ptl);
 	err = 0;
