@@ -581,9 +581,14 @@ static int ksmod_scan_thread(void *unused)
  * ksmod_set_run() - the "run" store: 0 stop, 1 merge, 2 unmerge all
  * @run:	the new value
  *
+ * run=2 succeeds only when no KSM page of ksmod's is left at all (no
+ * stable node): the module stays loaded while one is (stable_tree.c).
+ *
  * Return: 0, -EINVAL for another value, or the error that stopped
- * unmerging (run is then 0, as in the kernel's KSM). The package's
- * modprobe.d rule writes 2 before removal and stops on that error.
+ * unmerging (run is then 0, as in the kernel's KSM): -ENOMEM or
+ * -ERESTARTSYS from unmerging, -EBUSY when a KSM page is still mapped
+ * where unmerging cannot reach it. The package's modprobe.d rule writes 2
+ * before removal and stops on that error.
  */
 int ksmod_set_run(unsigned long run)
 {
@@ -596,10 +601,13 @@ int ksmod_set_run(unsigned long run)
 		WRITE_ONCE(ksmod_run, run);
 		if (run == KSMOD_RUN_UNMERGE) {
 			err = ksmod_unmerge_all();
+			if (!err)
+				err = ksmod_stable_drain();
 			if (err) {
 				WRITE_ONCE(ksmod_run, KSMOD_RUN_STOP);
-				pr_warn("run=2: unmerging stopped (%pe), %lu KSM pages still shared; run is 0\n",
-					ERR_PTR(err), READ_ONCE(ksmod_pages_shared));
+				pr_warn("run=2: unmerging stopped (%pe), %ld KSM pages still shared; run is 0\n",
+					ERR_PTR(err),
+					atomic_long_read(&ksmod_nr_stable_nodes));
 			}
 		}
 	}

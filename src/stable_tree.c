@@ -27,7 +27,9 @@
  */
 #include "ksmod.h"
 
+#include <linux/delay.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
 #include <linux/slab.h>
@@ -51,7 +53,7 @@ static DEFINE_XARRAY(ksmod_nodes);
 unsigned long ksmod_pages_shared;
 unsigned long ksmod_pages_sharing;
 
-/* live stable nodes, for leak tests */
+/* live stable nodes: the module holds a reference on itself while any */
 atomic_long_t ksmod_nr_stable_nodes = ATOMIC_LONG_INIT(0);
 
 static unsigned long ksmod_node_index(struct ksmod_stable_node *n)
@@ -92,11 +94,34 @@ void ksmod_folio_set_node(struct folio *folio, struct ksmod_stable_node *n)
 		   (void *)((unsigned long)n | PAGE_MAPPING_KSM));
 }
 
+/*
+ * Nothing may be left behind: a KSM page whose node is gone can no longer
+ * be migrated, compacted, swapped or offlined (nothing finds its ptes). So
+ * while any node exists, that is while any KSM page ksmod made may exist,
+ * the module holds a reference on itself: rmmod answers "in use" until
+ * run=2 has unmerged every page (the package's modprobe.d rule, and
+ * ksmctl unload, write it first).
+ */
+static void ksmod_node_count_inc(void)
+{
+	if (atomic_long_inc_return(&ksmod_nr_stable_nodes) == 1) {
+		__module_get(THIS_MODULE);
+		pr_info_ratelimited("merged pages exist: ksmod stays loaded until they are unmerged (echo 2 > /sys/module/%s/ksm/run)\n",
+				    KBUILD_MODNAME);
+	}
+}
+
+static void ksmod_node_count_dec(void)
+{
+	if (atomic_long_dec_and_test(&ksmod_nr_stable_nodes))
+		module_put(THIS_MODULE);
+}
+
 static void ksmod_node_free(struct ksmod_stable_node *n)
 {
 	xa_erase(&ksmod_nodes, ksmod_node_index(n));
 	kmem_cache_free(ksmod_stable_node_cache, n);
-	atomic_long_dec(&ksmod_nr_stable_nodes);
+	ksmod_node_count_dec();
 }
 
 /* @item leaves its node: with the node's page locked, or the node dead. */
@@ -337,7 +362,7 @@ struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
 		kmem_cache_free(ksmod_stable_node_cache, n);
 		return NULL;
 	}
-	atomic_long_inc(&ksmod_nr_stable_nodes);
+	ksmod_node_count_inc();
 	rb_link_node(&n->node, parent, new);
 	rb_insert_color(&n->node, root);
 	ksmod_folio_set_node(page_folio(kpage), n);
@@ -419,30 +444,6 @@ static struct ksmod_stable_node *ksmod_stable_next(struct ksmod_stable_node *n)
 }
 
 /**
- * ksmod_stable_free_all() - at unload, drop every node
- *
- * A page still pointing at its node (mapped where unmerging could not
- * reach, or only in the swap cache) keeps PAGE_MAPPING_KSM with no node:
- * the kernel treats such a page as a KSM page to copy, never to follow.
- */
-void ksmod_stable_free_all(void)
-{
-	struct ksmod_stable_node *n;
-	struct page *page;
-
-	while ((n = ksmod_stable_first())) {
-		page = ksmod_node_page(n, true);
-		if (!page)
-			continue;	/* stale: removed */
-		ksmod_folio_set_node(page_folio(page), NULL);
-		ksmod_node_remove(n);
-		unlock_page(page);
-		put_page(page);
-		cond_resched();
-	}
-}
-
-/**
  * ksmod_stable_prune_unused() - drop nodes no rmap item and no pte use
  *
  * An item leaves while its process is still unmapping (exit), or the page
@@ -468,6 +469,29 @@ void ksmod_stable_prune_unused(void)
 		unlock_page(page);
 		put_page(page);
 		cond_resched();
+	}
+}
+
+/**
+ * ksmod_stable_drain() - after run=2 unmerged everything: drop every node
+ *
+ * Every rmap item is gone, so every node left is unused; those whose page
+ * is still mapped belong to a process between exit's last mmput() and the
+ * end of its unmapping: give it a moment. Thread mutex held.
+ *
+ * Return: 0 when no node is left, -EBUSY otherwise.
+ */
+int ksmod_stable_drain(void)
+{
+	int tries = 100;
+
+	for (;;) {
+		ksmod_stable_prune_unused();
+		if (!ksmod_stable_first())
+			return 0;
+		if (!--tries)
+			return -EBUSY;
+		msleep(10);
 	}
 }
 

@@ -41,9 +41,9 @@ struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage);
 void ksmod_stable_append(struct ksmod_rmap_item *item,
 			 struct ksmod_stable_node *n);
 void ksmod_stable_remove_item(struct ksmod_rmap_item *item);
-void ksmod_stable_free_all(void);
 void ksmod_stable_prune(unsigned long start, unsigned long end);
 void ksmod_stable_prune_unused(void);
+int ksmod_stable_drain(void);
 bool ksmod_stable_empty(void);
 
 void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio);

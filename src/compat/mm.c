@@ -159,6 +159,28 @@ void ksmod_mn_end(struct mmu_notifier_range *range)
 }
 
 /*
+ * Memory failure's choice of whom to signal before touching the page
+ * (PR_MCE_KILL_EARLY, vm.memory_failure_early_kill), and its list of
+ * them: what the kernel's collect_procs_ksm() calls (6.7+). Without the
+ * symbols, nobody is signalled early: each process gets SIGBUS when it
+ * touches the page.
+ */
+struct task_struct *ksmod_task_early_kill(struct task_struct *tsk,
+					  int force_early)
+{
+	if (!ksym.compat.task_early_kill || !ksym.compat.add_to_kill_ksm)
+		return NULL;
+	return ksym.compat.task_early_kill(tsk, force_early);
+}
+
+void ksmod_add_to_kill(struct task_struct *tsk, struct page *page,
+		       struct vm_area_struct *vma, struct list_head *to_kill,
+		       unsigned long addr)
+{
+	ksym.compat.add_to_kill_ksm(tsk, page, vma, to_kill, addr);
+}
+
+/*
  * The kernel's own prctl(PR_SET_MEMORY_MERGE) work, for an mm its KSM
  * owns; ksmod's hooks on these functions pass such mms on to here.
  */
