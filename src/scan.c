@@ -379,6 +379,9 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 
 				if (!atomic_read(&mm->mm_users))
 					goto next_slot;
+				addr = ksmod_skip_holes(mm, addr, vma->vm_end);
+				if (addr >= vma->vm_end)
+					break;
 				p = ksmod_get_anon_page(vma, addr);
 				if (!p) {
 					cond_resched();
