@@ -47,6 +47,8 @@
  *                  buffer to NUMA node NODE: "ok moved=N" (pages now there)
  *   swapped        how many pages of the buffer are swapped out (pagemap):
  *                  "ok N"
+ *   pfns           the frame of each present page of the buffer, in hex:
+ *                  "ok PFN PFN..."
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -349,6 +351,39 @@ static void do_swapped(void)
 	answer("ok %zu", n);
 }
 
+static void do_pfns(void)
+{
+	const struct buf *b = &bufs[0];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	char *line = malloc(b->len / page_size * 17 + 3), *p = line;
+	size_t off;
+
+	if (fd < 0 || !line) {
+		answer("error %s", errname(errno));
+		goto out;
+	}
+	p += sprintf(p, "ok");
+	for (off = 0; off < b->len; off += page_size) {
+		uint64_t e;
+
+		if (in_hole(b, off))
+			continue;
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+			answer("error pagemap %s", errname(errno));
+			goto out;
+		}
+		if (e & (1ULL << 63))
+			p += sprintf(p, " %llx",
+				     (unsigned long long)(e & ((1ULL << 55) - 1)));
+	}
+	answer("%s", line);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+}
+
 static void do_move(const char *arg)
 {
 	const struct buf *b = &bufs[0];
@@ -632,6 +667,8 @@ int main(int argc, char **argv)
 			do_move(arg);
 		else if (!strcmp(cmd, "swapped"))
 			do_swapped();
+		else if (!strcmp(cmd, "pfns"))
+			do_pfns();
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else
