@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# realprog_memcached: Debian's unmodified memcached (its own slab
+# allocator, 1 MB slab pages from glibc malloc, huge pages under THP
+# "always"), 4 instances holding the same 17 MB dataset plus keys of their
+# own. ksmod registered by pid (ksmctl) and, in another run, through
+# PR_SET_MEMORY_MERGE saves at least half of the duplicated data and 0.95 x
+# what the kernel's KSM saves on the same job (6.12), and every instance
+# answers with exactly its data after merging, after a write load, after
+# run=2, unregister and rmmod; no bad page or rss-counter state.
+# The steps: tests/guest/share/realprog.sh.
+# ksmod-programs: memcached
+# ksmod-timeout: 300
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+# shellcheck source=tests/guest/share/realprog.sh
+. /lib/ksmod/share/realprog.sh
+
+RP=memcached RP_BIN=memcached RP_COMM=memcached
+realprog_main
