@@ -26,6 +26,7 @@
 #include "rmap.h"
 #include "scan.h"
 #include "stable_tree.h"
+#include "symbols.h"
 #include "unstable_tree.h"
 
 /* 0 stop, 1 merge, 2 stop and unmerge everything */
@@ -350,6 +351,13 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 		ksmod_scan_address = 0;
 		ksmod_scan_rmap_list = &ksmod_scan_slot->rmap_list;
 		ksmod_advisor_start_scan();
+		/*
+		 * As the kernel's ksmd, once a pass: a page still in a
+		 * per-CPU LRU batch holds an extra reference, which makes
+		 * write-protecting it fail; on an idle CPU nothing else
+		 * drains the batch, and the page would never merge.
+		 */
+		ksym.lru_add_drain_all();
 	}
 
 	while ((slot = ksmod_scan_slot)) {
@@ -415,6 +423,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	struct ksmod_rmap_item *tree_item;
 	struct page *kpage, *tree_page;
 	u32 checksum;
+	bool split;
 
 	/* already on this page's node: nothing to do */
 	if (n && (item->address & KSMOD_STABLE_FLAG) && item->head == n)
@@ -455,9 +464,19 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	tree_item = ksmod_unstable_search_insert(item, page, &tree_page);
 	if (!tree_item)
 		return;
-	ksmod_unstable_remove_item(tree_item);
 	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
+	/*
+	 * Twins in one large folio: splitting it failed on the reference
+	 * we hold on each. As the kernel's KSM, split it now with one
+	 * reference dropped; they merge on a later pass.
+	 */
+	split = !kpage && PageTransCompound(page) &&
+		page_folio(page) == page_folio(tree_page);
 	put_page(tree_page);
+	if (split && trylock_page(page)) {
+		ksmod_split_page(page);
+		unlock_page(page);
+	}
 	if (!kpage)
 		return;
 	lock_page(kpage);

@@ -138,6 +138,16 @@ static void ksmod_node_remove(struct ksmod_stable_node *n)
  * A page that no longer points back (freed, or reused) makes the node
  * stale: it is removed and NULL returned. Migration changes kpfn under
  * us: then look again.
+ *
+ * A refcount of 0 usually means the page is being freed; but a KSM page
+ * in the swap cache is also frozen at 0 while migration moves it
+ * (__folio_migrate_mapping()), still pointing at @n, and folio_migrate_ksm()
+ * is about to move @n to the new page. Dropping @n then would leave that
+ * page pointing at a freed node, which the kernel's own KSM code would
+ * take for one of its own. So, as the kernel's ksm_get_folio(), wait while
+ * the frozen page is in the swap cache: the freeze lasts a few
+ * instructions under the swap cache's lock. __remove_mapping() clears
+ * the swap cache flag inside its own freeze before freeing the page.
  */
 struct page *ksmod_node_page(struct ksmod_stable_node *n, bool lock)
 {
@@ -150,8 +160,11 @@ again:
 	folio = pfn_folio(kpfn);
 	if (READ_ONCE(folio->mapping) != expected)
 		goto stale;
-	if (!folio_try_get(folio))
-		goto stale;
+	while (!folio_try_get(folio)) {
+		if (!folio_test_swapcache(folio))
+			goto stale;
+		cpu_relax();
+	}
 	if (READ_ONCE(folio->mapping) != expected) {
 		folio_put(folio);
 		goto stale;

@@ -213,7 +213,7 @@ void ksmod_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr);
 void ksmod_remove_rmap(struct page *page, struct vm_area_struct *vma);
 int ksmod_try_share_anon_rmap(struct page *page);
-int ksmod_split_folio(struct folio *folio);
+int ksmod_split_page(struct page *page);
 void ksmod_mn_start(struct mmu_notifier_range *range, struct mm_struct *mm,
 		    unsigned long start, unsigned long end);
 void ksmod_mn_end(struct mmu_notifier_range *range);
@@ -231,7 +231,7 @@ void ksmod_mn_end(struct mmu_notifier_range *range);
 #define KSMOD_KSM_ZERO_PAGES_COUNTED	0
 #endif
 pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr);
-bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr);
+bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr);
 long ksmod_mm_zero_pages(struct mm_struct *mm);
 
 /* a pmd read without its lock, as a whole */

@@ -104,14 +104,26 @@ int ksmod_try_share_anon_rmap(struct page *page)
 #endif
 }
 
-/* Split a large folio into order-0 ones; it is locked and referenced. */
-int ksmod_split_folio(struct folio *folio)
+/**
+ * ksmod_split_page() - split the large folio of @page into order-0 folios
+ * @page:	the page, whose folio the caller has locked and referenced
+ *
+ * As the kernel's KSM does, the split is asked for at @page itself: the
+ * kernel's split leaves the lock and the caller's reference on the folio of
+ * the page it is given, and unlocks and drops every other new folio. On
+ * 6.12 it also maps zero-filled subpages to the shared zero page and frees
+ * them, so @page may be unmapped afterwards (writing it protected then
+ * finds nothing).
+ *
+ * Return: 0, @page's folio now order-0, locked and referenced; or -errno,
+ * the folio unsplit, still locked and referenced.
+ */
+int ksmod_split_page(struct page *page)
 {
 #ifdef KSMOD_HAVE_SPLIT_TO_ORDER
-	return ksym.compat.split_huge_page_to_list_to_order(&folio->page,
-							    NULL, 0);
+	return ksym.compat.split_huge_page_to_list_to_order(page, NULL, 0);
 #else
-	return ksym.compat.split_huge_page_to_list(&folio->page, NULL);
+	return ksym.compat.split_huge_page_to_list(page, NULL);
 #endif
 }
 
@@ -204,21 +216,41 @@ pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr)
 	return pte;
 }
 
-/*
- * Does @addr map a KSM zero page, one that unmerging must break? Only
- * where core mm marks them (6.12); 6.1's zero pages cannot be told from
- * a read fault's, and 6.1's KSM leaves them all alone (break_ksm() looks
- * at PageKsm only): false there.
- */
-bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
+/* A KSM zero page's pte: core mm marks it dirty where it counts them */
+static inline bool ksmod_is_ksm_zero_pte(pte_t pte)
 {
 #if KSMOD_KSM_ZERO_PAGES_COUNTED
+	return is_ksm_zero_pte(pte);
+#else
+	return false;
+#endif
+}
+
+/**
+ * ksmod_ksm_page_at() - must unmerging break what @addr maps?
+ * @vma:	the VMA, its mmap lock held
+ * @addr:	the address
+ *
+ * True for an order-0 KSM page, also one under migration (the kernel's
+ * break_ksm() looks with FW_MIGRATION / FOLL_MIGRATION: a migration entry
+ * is still a KSM page, and the unshare fault then waits for it), and for a
+ * KSM zero page where core mm marks them (6.12). 6.1's zero pages cannot be
+ * told from a read fault's, and 6.1's KSM leaves them all alone: not there.
+ */
+bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr)
+{
+#ifdef KSMOD_HAVE_FOLIO_WALK
 	struct folio_walk fw;
+	struct folio *folio;
 	bool ret = false;
 
-	if (ksym.compat.folio_walk_start(&fw, vma, addr, FW_ZEROPAGE)) {
-		ret = fw.level == FW_LEVEL_PTE && is_ksm_zero_pte(fw.pte);
-		/* folio_walk_end() */
+	folio = ksym.compat.folio_walk_start(&fw, vma, addr,
+					     FW_MIGRATION | FW_ZEROPAGE);
+	if (folio) {
+		/* an order-0 folio is always mapped by a pte */
+		ret = !folio_test_large(folio) &&
+		      (folio_test_ksm(folio) || ksmod_is_ksm_zero_pte(fw.pte));
+		/* folio_walk_end(), whose last call is not exported */
 		spin_unlock(fw.ptl);
 		if (fw.level == FW_LEVEL_PTE)
 			pte_unmap(fw.ptep);
@@ -226,7 +258,17 @@ bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
 	}
 	return ret;
 #else
-	return false;
+	struct page *page;
+	bool ret;
+
+	/* FOLL_MIGRATION: waits for a migration entry to go, then looks */
+	page = ksym.compat.follow_page(vma, addr, FOLL_GET | FOLL_MIGRATION |
+				       FOLL_REMOTE);
+	if (IS_ERR_OR_NULL(page))
+		return false;
+	ret = PageKsm(page);
+	put_page(page);
+	return ret;
 #endif
 }
 
