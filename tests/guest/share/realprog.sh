@@ -182,6 +182,7 @@ settle() {
 	sharing=$_best
 	profit=$(cat "$_d/general_profit" 2>/dev/null || echo 0)
 	diag "counters: $(counters "$_d")"
+	diag "vmstat: $(awk '$1 ~ /^(pgmigrate_success|numa_pages_migrated|thp_split_page|thp_collapse_alloc)$/ { printf "%s=%s ", $1, $2 }' /proc/vmstat)"
 	# the growth: seconds:pages_sharing(full_scans) at each change
 	diag "growth: $(awk -v t0="$_t0" '$2 != last { printf "%.1f:%d(%d) ", $1 - t0, $2, $3; last = $2 }' settle.log)"
 	set -- $(awk -v t0="$_t0" -v best="$_best" '
