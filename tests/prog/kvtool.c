@@ -439,7 +439,7 @@ static void in_bytes(char *buf, size_t len)
 
 static int bad_replies;
 
-static void bad(const struct op *op, const char *fmt, ...)
+static void wrong(const struct op *op, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -461,11 +461,11 @@ static void check_value(const struct op *op, const char *got, long len)
 
 	if (op->gen < 0) {
 		if (got)
-			bad(op, "present (%ld bytes), should have been deleted", len);
+			wrong(op, "present (%ld bytes), should have been deleted", len);
 		return;
 	}
 	if (!got) {
-		bad(op, "missing");
+		wrong(op, "missing");
 		return;
 	}
 	wlen = value_len(op->key, op->gen);
@@ -477,14 +477,14 @@ static void check_value(const struct op *op, const char *got, long len)
 	}
 	value_fill(want, wlen, op->key, op->gen);
 	if ((size_t)len != wlen) {
-		bad(op, "%ld bytes, expected %zu", len, wlen);
+		wrong(op, "%ld bytes, expected %zu", len, wlen);
 		return;
 	}
 	if (!memcmp(got, want, wlen))
 		return;
 	for (i = 0; got[i] == want[i]; i++)
 		;
-	bad(op, "byte %zu of %zu is '%c', expected '%c'", i, wlen, got[i],
+	wrong(op, "byte %zu of %zu is '%c', expected '%c'", i, wlen, got[i],
 	    want[i]);
 }
 
@@ -507,13 +507,13 @@ static void expect_line(const struct op *op, const char *want)
 	char *line = in_line();
 
 	if (strcmp(line, want))
-		bad(op, "reply '%.60s', expected '%s'", line, want);
+		wrong(op, "reply '%.60s', expected '%s'", line, want);
 }
 
 static void check_count(const struct op *op, long got)
 {
 	if (got != op->count)
-		bad(op, "the server holds %ld keys, expected %ld", got, op->count);
+		wrong(op, "the server holds %ld keys, expected %ld", got, op->count);
 }
 
 static void recv_redis(const struct op *op)
@@ -571,7 +571,7 @@ static void recv_memcache(const struct op *op)
 	case OP_PING:
 		line = in_line();
 		if (strncmp(line, "VERSION ", 8))
-			bad(op, "reply '%.60s', expected VERSION", line);
+			wrong(op, "reply '%.60s', expected VERSION", line);
 		break;
 	case OP_COUNT:
 		while (strcmp(line = in_line(), "END"))
@@ -628,8 +628,9 @@ static void recv_lua(const struct op *op)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kvtool [-n N] [-u U] [-L MAXLEN] [-i INST] [-m] "
-		"redis:PORT|memcache:PORT|lua:DIR ping|load|mutate|check\n");
+	fputs("usage: kvtool [-n N] [-u U] [-L MAXLEN] [-i INST] [-m] TARGET CMD\n"
+	      "  TARGET: redis:PORT, memcache:PORT or lua:DIR\n"
+	      "  CMD: ping, load, mutate or check\n", stderr);
 	exit(2);
 }
 
@@ -642,12 +643,23 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "n:u:L:i:m")) != -1) {
 		switch (opt) {
-		case 'n': n = atoi(optarg); break;
-		case 'u': u = atoi(optarg); break;
-		case 'L': max_len = atoi(optarg); break;
-		case 'i': inst = atoi(optarg); break;
-		case 'm': mutated = 1; break;
-		default: usage();
+		case 'n':
+			n = atoi(optarg);
+			break;
+		case 'u':
+			u = atoi(optarg);
+			break;
+		case 'L':
+			max_len = atoi(optarg);
+			break;
+		case 'i':
+			inst = atoi(optarg);
+			break;
+		case 'm':
+			mutated = 1;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (argc - optind != 2 || n < 0 || u < 0 || max_len < MIN_LEN ||

@@ -107,7 +107,7 @@ start_all() {
 		_out=$(kv "$i" load) || { echo "instance $i: $_out"; return 1; }
 		common=$(echo "$_out" | sed -n 's/.* common=//p')
 	done
-	floor=$((common * 3 / 4096 * FLOOR_PCT / 100))
+	floor=$((common * 3 * FLOOR_PCT / 100 / 4096))
 	echo "$_out"
 }
 
@@ -134,7 +134,8 @@ check_all() {
 	_m=""
 	[ "${1-}" = -m ] && { _m=-m; shift; }
 	_rc=0
-	for i in ${*:-$(seq 0 $((NINST - 1)))}; do
+	[ $# -gt 0 ] || set -- $(seq 0 $((NINST - 1)))
+	for i in "$@"; do
 		kv "$i" check $_m || { echo "(instance $i, pid $(rp_pid "$i"))"; _rc=1; }
 	done
 	return $_rc
@@ -170,7 +171,7 @@ settle() {
 		if [ "$_s" -gt "$_best" ]; then
 			_best=$_s
 			_mark=$_f
-		elif [ $((_f - _mark)) -ge ${RP_SCANS:-2} ]; then
+		elif [ $((_f - _mark)) -ge 2 ]; then
 			break
 		fi
 		if awk -v a="$_t" -v b="$_t0" -v m=$SETTLE 'BEGIN { exit !(a - b > m) }'; then
@@ -185,6 +186,7 @@ settle() {
 	diag "vmstat: $(awk '$1 ~ /^(pgmigrate_success|numa_pages_migrated|thp_split_page|thp_collapse_alloc)$/ { printf "%s=%s ", $1, $2 }' /proc/vmstat)"
 	# the growth: seconds:pages_sharing(full_scans) at each change
 	diag "growth: $(awk -v t0="$_t0" '$2 != last { printf "%.1f:%d(%d) ", $1 - t0, $2, $3; last = $2 }' settle.log)"
+	# shellcheck disable=SC2046 # two numbers
 	set -- $(awk -v t0="$_t0" -v best="$_best" '
 		$2 == best && !last { last = $1 - t0 }
 		$2 >= 0.95 * best && !t95 { t95 = $1 - t0 }
@@ -251,7 +253,23 @@ thp_report() {
 
 # --- the test --------------------------------------------------------------------
 
+# On any exit (a bail-out too): no instance outlives the test, and the
+# kernel's KSM gets its settings back; then lib.sh's own exit check.
+_rp_exit() {
+	_rp_rc=$?
+	stop_all >/dev/null 2>&1
+	if [ -n "${old_run-}" ]; then
+		kwrite $KK/run 2
+		kwrite $KK/pages_to_scan "$old_pts"
+		kwrite $KK/sleep_millisecs "$old_sleep"
+		kwrite $KK/run "$old_run"
+	fi 2>/dev/null
+	(exit $_rp_rc)
+	_t_exit
+}
+
 realprog_main() {
+	trap _rp_exit EXIT
 	command -v "$RP_BIN" >/dev/null || bail "$RP_BIN is not in the image"
 	diag "THP: $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
 	ksmod_loaded && ksmod_unload
@@ -283,6 +301,7 @@ realprog_main() {
 		kwrite $KK/pages_to_scan "$old_pts"
 		kwrite $KK/sleep_millisecs "$old_sleep"
 		kwrite $KK/run "$old_run"
+		old_run=""
 	else
 		t_skip "ref: the kernel's KSM on the same job" \
 			"this kernel's KSM cannot merge an unmodified program (no PR_SET_MEMORY_MERGE)"
@@ -310,7 +329,7 @@ realprog_main() {
 		bail "cannot load ksmod"
 	t_ok "A: 4 instances started plainly, loaded" start_all ||
 		bail "$RP does not start"
-	diag "floor: $FLOOR_PCT% of 3 x $common bytes of common values: $floor pages ($(mib $floor))"
+	diag "floor: $FLOOR_PCT% of 3 x $common bytes of common values: $floor pages ($(mib "$floor"))"
 	thp_report | sed 's/^/# A: /'
 	regs=0
 	for i in $(seq 0 $((NINST - 1))); do
