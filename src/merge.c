@@ -384,6 +384,10 @@ int ksmod_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 	for (addr = start; addr < end && !err; addr += PAGE_SIZE) {
 		if (fatal_signal_pending(current))
 			return -ERESTARTSYS;
+		/* a sparse range costs what is populated, not its size */
+		addr = ksmod_skip_holes(vma->vm_mm, addr, end);
+		if (addr >= end)
+			break;
 		err = ksmod_break_ksm(vma, addr);
 	}
 	return err;

@@ -379,6 +379,9 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 
 				if (!atomic_read(&mm->mm_users))
 					goto next_slot;
+				addr = ksmod_skip_holes(mm, addr, vma->vm_end);
+				if (addr >= vma->vm_end)
+					break;
 				p = ksmod_get_anon_page(vma, addr);
 				if (!p) {
 					cond_resched();
@@ -581,9 +584,14 @@ static int ksmod_scan_thread(void *unused)
  * ksmod_set_run() - the "run" store: 0 stop, 1 merge, 2 unmerge all
  * @run:	the new value
  *
+ * run=2 succeeds only when no KSM page of ksmod's is left at all (no
+ * stable node): the module stays loaded while one is (stable_tree.c).
+ *
  * Return: 0, -EINVAL for another value, or the error that stopped
- * unmerging (run is then 0, as in the kernel's KSM). The package's
- * modprobe.d rule writes 2 before removal and stops on that error.
+ * unmerging (run is then 0, as in the kernel's KSM): -ENOMEM or
+ * -ERESTARTSYS from unmerging, -EBUSY when a KSM page is still mapped
+ * where unmerging cannot reach it. The package's modprobe.d rule writes 2
+ * before removal and stops on that error.
  */
 int ksmod_set_run(unsigned long run)
 {
@@ -596,10 +604,16 @@ int ksmod_set_run(unsigned long run)
 		WRITE_ONCE(ksmod_run, run);
 		if (run == KSMOD_RUN_UNMERGE) {
 			err = ksmod_unmerge_all();
+			if (!err)
+				err = ksmod_stable_drain();
+			/* the kernel's full_scans counts from 0 again */
+			if (!err)
+				ksmod_full_scans = 0;
 			if (err) {
 				WRITE_ONCE(ksmod_run, KSMOD_RUN_STOP);
-				pr_warn("run=2: unmerging stopped (%pe), %lu KSM pages still shared; run is 0\n",
-					ERR_PTR(err), READ_ONCE(ksmod_pages_shared));
+				pr_warn("run=2: unmerging stopped (%pe), %ld KSM pages still shared; run is 0\n",
+					ERR_PTR(err),
+					atomic_long_read(&ksmod_nr_stable_nodes));
 			}
 		}
 	}
@@ -656,6 +670,45 @@ int ksmod_set_merge_across_nodes(unsigned long knob)
 	}
 	mutex_unlock(&ksmod_thread_mutex);
 	return err;
+}
+
+/**
+ * ksmod_set_max_page_sharing() - the "max_page_sharing" store
+ * @value:	the new limit, an int (passed as long)
+ *
+ * As in the kernel: at least 2 (a KSM page starts with two mappings), and
+ * changed only while no KSM page exists, since chains were built for the
+ * old limit: unmerge (run=2) first.
+ *
+ * Return: 0, -EINVAL below 2, -EBUSY while KSM pages exist.
+ */
+int ksmod_set_max_page_sharing(unsigned long value)
+{
+	long knob = (long)value;
+	int err = 0;
+
+	if (knob < 2)
+		return -EINVAL;
+	if (knob == READ_ONCE(ksmod_max_page_sharing))
+		return 0;
+	mutex_lock(&ksmod_thread_mutex);
+	if (ksmod_max_page_sharing != knob) {
+		if (ksmod_pages_shared || !ksmod_stable_empty()) {
+			pr_info_ratelimited("max_page_sharing: KSM pages exist: write 2 to run first\n");
+			err = -EBUSY;
+		} else {
+			WRITE_ONCE(ksmod_max_page_sharing, knob);
+		}
+	}
+	mutex_unlock(&ksmod_thread_mutex);
+	return err;
+}
+
+/* Any value, as in the kernel's KSM; 0 checks whole chains every search. */
+int ksmod_set_chains_prune_msecs(unsigned long msecs)
+{
+	WRITE_ONCE(ksmod_stable_node_chains_prune_msecs, msecs);
+	return 0;
 }
 
 /* 0 or 1 (the sysfs store parses a boolean). */

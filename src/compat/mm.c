@@ -58,6 +58,62 @@ struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
 #endif
 }
 
+/**
+ * ksmod_skip_holes() - the next address that may map a page
+ * @mm:		the mm, its mmap lock held
+ * @addr:	where to start, in a VMA of @mm
+ * @end:	where to stop, at most that VMA's end
+ *
+ * The first address at or after @addr, below @end, that page tables map
+ * down to a pte table or a huge pmd; @end if none. Scanning and unmerging
+ * then cost what is populated, not what is mapped (the kernel's scanner
+ * walks ranges since upstream 6.18, in Debian's 6.1.192 and 6.12.118): a
+ * hole is skipped a whole table at a time. Read without locks under the
+ * mmap lock, which keeps the upper tables of the VMA's range from being
+ * freed; an entry filled meanwhile is found next time, and anything
+ * unusual (a bad entry) is left to the page lookup.
+ */
+unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
+				      unsigned long end)
+{
+	while (addr < end) {
+		pgd_t *pgd = pgd_offset(mm, addr), pgdval = READ_ONCE(*pgd);
+		p4d_t *p4d, p4dval;
+		pud_t *pud, pudval;
+		pmd_t pmdval;
+
+		if (pgd_none(pgdval)) {
+			addr = pgd_addr_end(addr, end);
+			continue;
+		}
+		if (pgd_bad(pgdval))
+			return addr;
+		p4d = p4d_offset(pgd, addr);
+		p4dval = READ_ONCE(*p4d);
+		if (p4d_none(p4dval)) {
+			addr = p4d_addr_end(addr, end);
+			continue;
+		}
+		if (p4d_bad(p4dval))
+			return addr;
+		pud = pud_offset(p4d, addr);
+		pudval = READ_ONCE(*pud);
+		if (pud_none(pudval)) {
+			addr = pud_addr_end(addr, end);
+			continue;
+		}
+		if (pud_bad(pudval))
+			return addr;
+		pmdval = ksmod_pmdp_get_lockless(pmd_offset(pud, addr));
+		if (pmd_none(pmdval)) {
+			addr = pmd_addr_end(addr, end);
+			continue;
+		}
+		return addr;
+	}
+	return end;
+}
+
 /* pte_offset_map_lock(); NULL when the page table went away (6.12) */
 pte_t *ksmod_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 				 unsigned long addr, spinlock_t **ptlp)
@@ -156,6 +212,28 @@ void ksmod_mn_end(struct mmu_notifier_range *range)
 #else
 	ksym.compat.__mmu_notifier_invalidate_range_end(range, false);
 #endif
+}
+
+/*
+ * Memory failure's choice of whom to signal before touching the page
+ * (PR_MCE_KILL_EARLY, vm.memory_failure_early_kill), and its list of
+ * them: what the kernel's collect_procs_ksm() calls (6.7+). Without the
+ * symbols, nobody is signalled early: each process gets SIGBUS when it
+ * touches the page.
+ */
+struct task_struct *ksmod_task_early_kill(struct task_struct *tsk,
+					  int force_early)
+{
+	if (!ksym.compat.task_early_kill || !ksym.compat.add_to_kill_ksm)
+		return NULL;
+	return ksym.compat.task_early_kill(tsk, force_early);
+}
+
+void ksmod_add_to_kill(struct task_struct *tsk, struct page *page,
+		       struct vm_area_struct *vma, struct list_head *to_kill,
+		       unsigned long addr)
+{
+	ksym.compat.add_to_kill_ksm(tsk, page, vma, to_kill, addr);
 }
 
 /*

@@ -7,8 +7,9 @@
 # (page frames from pagemap), also those it maps later; a forked child and
 # an exec'd program are merge-any too; PR_SET_MEMORY_MERGE 0 unmerges and
 # the counters drop; its own MADV_UNMERGEABLE sticks; a process the
-# kernel's KSM registered before the load stays the kernel's; unload leaves
-# a merge-any process to the kernel's KSM (6.12), or plain (6.1).
+# kernel's KSM registered before the load stays the kernel's; unload (after
+# run=2) leaves a merge-any process to the kernel's KSM (6.12), or plain
+# (6.1).
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -144,7 +145,7 @@ t_ok "nothing left behind" wait_for 20 settled
 # Unload while a merge-any process lives.
 dmesg_mark unload
 if [ -n "$native" ]; then
-	out=$(prctl_merge set 1 map 16 4 merged 60 run "rmmod ksmod" get mg \
+	out=$(prctl_merge set 1 map 16 4 merged 60 run "echo 2 >$K/run && rmmod ksmod" get mg \
 		unmerged 30 check map 16 4 mg \
 		run "echo 1000 >$KK/pages_to_scan && echo 10 >$KK/sleep_millisecs && echo 1 >$KK/run" \
 		merged 60 set 0 get unmerged 60 settle $KK/pages_sharing 0 60 \
@@ -169,7 +170,7 @@ if [ -n "$native" ]; then
 	t_is "the kernel's KSM stops" "$(res 17)" "run ok"
 	t_is "every byte survives copy-on-write" "$(res 18)" "cow ok"
 else
-	out=$(prctl_merge set 1 map 16 4 merged 60 run "rmmod ksmod" get mg \
+	out=$(prctl_merge set 1 map 16 4 merged 60 run "echo 2 >$K/run && rmmod ksmod" get mg \
 		unmerged 30 check map 16 4 mg cow)
 	diag "$(printf '%s\n' "$out" | tr '\n' '|')"
 	t_is "ksmod unloads while a merge-any process lives" "$(res 4)" "run ok"

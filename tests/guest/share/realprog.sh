@@ -21,7 +21,8 @@
 #        reads back exactly; a write load (different in each instance) and
 #        a full check; run=2 (counters 0, data intact), run=1 and merging
 #        again; `ksmctl unregister` of two instances (their data intact);
-#        rmmod with the other two still merged (data intact).
+#        rmmod with the other two still merged is refused (in use; data
+#        intact), run=2 and rmmod unload (data intact).
 #   B    ksmod loaded, instances started under prctl_exec: merged without
 #        ksmctl, as much as in A, every key reads back exactly, `ksmctl
 #        ranges` and ksm_merging_pages show them.
@@ -367,7 +368,14 @@ realprog_main() {
 	t_ok "A: the two unregistered map no KSM page" wait_for 30 merging_none 0 1
 	t_ok "A: their data is intact" check_all -m 0 1
 	t_ok "A: the two others still merged" merging_none_not 2 3
-	t_ok "A: rmmod ksmod with them registered and merged" ksmod_unload
+	# A KSM page whose module is gone could not be migrated or swapped:
+	# rmmod is refused while one exists; run=2 then rmmod (what the
+	# package's modprobe -r does, and lib.sh's ksmod_unload) unloads.
+	t_errno "A: rmmod while they are merged is refused: in use" EAGAIN \
+		rmmod ksmod
+	t_ok "A: they are still merged" merging_none_not 2 3
+	t_ok "A: and every instance's data is intact" check_all -m
+	t_ok "A: run=2 and rmmod with them registered" ksmod_unload
 	t_ok "A: after the unload every instance's data is intact" check_all -m
 	t_ok "A: no instance maps a KSM page" merging_none 0 1 2 3
 	stop_all
