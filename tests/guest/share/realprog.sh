@@ -179,7 +179,7 @@ settle() {
 			diag "pages_sharing still growing after $SETTLE s"
 			break
 		fi
-		usleep 500000
+		usleep 200000
 	done
 	sharing=$_best
 	profit=$(cat "$_d/general_profit" 2>/dev/null || echo 0)
