@@ -13,7 +13,7 @@
 # Lua rather than python3: a 270 kB interpreter without a stdlib to ship,
 # quick to start under TCG. The steps: tests/guest/share/realprog.sh.
 # ksmod-programs: lua5.4
-# ksmod-timeout: 300
+# ksmod-timeout: 400
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 # shellcheck source=tests/guest/share/realprog.sh

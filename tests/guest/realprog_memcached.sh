@@ -11,7 +11,7 @@
 # run=2, unregister and rmmod; no bad page or rss-counter state.
 # The steps: tests/guest/share/realprog.sh.
 # ksmod-programs: memcached
-# ksmod-timeout: 300
+# ksmod-timeout: 400
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 # shellcheck source=tests/guest/share/realprog.sh

@@ -11,7 +11,7 @@
 # for itself when the system's setting is "always" (its disable-thp).
 # The steps: tests/guest/share/realprog.sh.
 # ksmod-programs: redis-server
-# ksmod-timeout: 300
+# ksmod-timeout: 400
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 # shellcheck source=tests/guest/share/realprog.sh
