@@ -7,7 +7,7 @@
 # that meets it then must wait, as the kernel's ksm_get_folio() does, not
 # drop the node. Otherwise the kernel's own folio_migrate_ksm() writes
 # into ksmod's freed node and the page points at it ever after.
-# The helper ksmod_test_freeze stretches the freeze to 200 ms (a kprobe on
+# The helper ksmod_test_migrate stretches the freeze to 200 ms (a kprobe on
 # xas_store); meanwhile the scanner looks up the page's node again and
 # again: it is the root of the stable tree, which a process of unique
 # pages keeps searching (smart_scan off, so they are not skipped).
@@ -22,7 +22,7 @@
 
 K=/sys/module/ksmod/ksm
 O=/sys/kernel/debug/ksmod/objects
-P=/sys/module/ksmod_test_freeze/parameters
+P=/sys/module/ksmod_test_migrate/parameters
 CG=/sys/fs/cgroup/ksmfrozen
 obj() { awk -v k="$1" '$1 == k { print $2 }' $O; }
 swapped() { dm A swapped | sed -n 's/^ok //p'; }
@@ -73,8 +73,8 @@ t_is "the KSM page is in the swap cache" "$(kflags 13) $(kflags 21)" "1 1"
 t_ok "U: 1024 unique pages, madvised, searched in the stable tree each pass" \
 	dm_start U -u -m -n 1024
 kwrite $K/run 1
-t_ok "ksmod_test_freeze loads (200 ms, one migration)" \
-	helper_load ksmod_test_freeze delay_ms=200 max_hits=1
+t_ok "ksmod_test_migrate loads (200 ms, one migration)" \
+	helper_load ksmod_test_migrate delay_ms=200 max_hits=1
 t_is "still, with the scanner on it" "$(kflags 13) $(kflags 21)" "1 1"
 # to the node the KSM page is not on
 node=$(dm A frames | sed -n 's/.* nodes=\([01]\)$/\1/p')
@@ -84,7 +84,7 @@ ans=$(dm A move $other)
 t_match "A moves its pages from node $node to $other, the KSM page frozen on the way" \
 	"$ans" '^ok moved=[0-9]+$'
 t_is "the freeze was held" "$(cat $P/hits)" 1
-t_ok "ksmod_test_freeze unloads" helper_unload ksmod_test_freeze
+t_ok "ksmod_test_migrate unloads" helper_unload ksmod_test_migrate
 sleep 1
 t_is "the KSM page kept its node: one node, 1 shared, 63 sharing" \
 	"$(obj stable_nodes) $(cat $K/pages_shared) $(cat $K/pages_sharing)" "1 1 63"
