@@ -49,6 +49,8 @@
  *                  "ok N"
  *   pfns           the frame of each present page of the buffer, in hex:
  *                  "ok PFN PFN..."
+ *   spin SECS      run on the CPU for SECS seconds without touching the
+ *                  buffer (NUMA balancing scans running tasks): "ok"
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -66,6 +68,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "errname.h"
 
@@ -384,6 +387,20 @@ out:
 	free(line);
 }
 
+static void do_spin(const char *arg)
+{
+	struct timespec t0, t;
+	volatile unsigned long n = 0;
+	double secs = arg ? atof(arg) : 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	answer("ok");
+}
+
 static void do_move(const char *arg)
 {
 	const struct buf *b = &bufs[0];
@@ -669,6 +686,8 @@ int main(int argc, char **argv)
 			do_swapped();
 		else if (!strcmp(cmd, "pfns"))
 			do_pfns();
+		else if (!strcmp(cmd, "spin"))
+			do_spin(arg);
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else
