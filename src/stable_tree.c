@@ -712,7 +712,7 @@ static bool ksmod_stable_any(void)
  */
 int ksmod_stable_drain(void)
 {
-	int tries = 100;
+	int tries = 50;
 
 	for (;;) {
 		ksmod_stable_prune_unused();
@@ -720,7 +720,7 @@ int ksmod_stable_drain(void)
 			return 0;
 		if (!--tries)
 			return -EBUSY;
-		msleep(10);
+		msleep(20);
 	}
 }
 
