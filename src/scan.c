@@ -418,14 +418,20 @@ next_slot:
 /* Merge @page, if it can be, and keep @item in the right tree. */
 static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 {
-	struct ksmod_stable_node *n = ksmod_folio_node(page_folio(page));
 	struct ksmod_rmap_item *tree_item;
+	struct ksmod_stable_node *n;
 	struct page *kpage, *tree_page;
 	u32 checksum;
 	bool split;
 
-	/* already on this page's node: nothing to do */
-	if (n && (item->address & KSMOD_STABLE_FLAG) && item->head == n)
+	/*
+	 * Already on this page's node: nothing to do. The item's node is
+	 * ksmod's, so the page's mapping alone says it (no xarray lookup,
+	 * on the pass's commonest path).
+	 */
+	if ((item->address & KSMOD_STABLE_FLAG) &&
+	    READ_ONCE(page_folio(page)->mapping) ==
+	    (void *)((unsigned long)item->head | PAGE_MAPPING_KSM))
 		return;
 	ksmod_rmap_item_unlink(item);
 

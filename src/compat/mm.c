@@ -30,6 +30,7 @@ static unsigned long ksmod_next_pmd(struct mm_struct *mm, unsigned long addr,
 	*pmdp = NULL;
 	while (addr < end) {
 		pgd_t *pgd = pgd_offset(mm, addr), pgdval = READ_ONCE(*pgd);
+		unsigned long next;
 		p4d_t *p4d, p4dval;
 		pud_t *pud, pudval;
 		pmd_t *pmd;
@@ -56,12 +57,17 @@ static unsigned long ksmod_next_pmd(struct mm_struct *mm, unsigned long addr,
 		}
 		if (pud_bad(pudval))
 			return addr;
+		/* the pmds of this pud's table, one after the other */
+		next = pud_addr_end(addr, end);
 		pmd = pmd_offset(pud, addr);
-		if (!pmd_none(ksmod_pmdp_get_lockless(pmd))) {
-			*pmdp = pmd;
-			return addr;
-		}
-		addr = pmd_addr_end(addr, end);
+		do {
+			if (!pmd_none(ksmod_pmdp_get_lockless(pmd))) {
+				*pmdp = pmd;
+				return addr;
+			}
+			addr = pmd_addr_end(addr, next);
+			pmd++;
+		} while (addr < next);
 	}
 	return end;
 }
