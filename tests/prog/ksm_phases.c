@@ -6,8 +6,8 @@
  *
  * The job of the classic KSM regression tests, in our words: NPROC
  * processes each map SIZE_MB of private anonymous memory as SIZE_MB /
- * CHUNK_MB mappings (default: one), madvise them MADV_MERGEABLE, and fill
- * them in phases; -n NODE binds their memory to that NUMA node first
+ * CHUNK_MB mappings (default: one), fault them in with zeroes, madvise
+ * them MADV_MERGEABLE, and fill them in phases; -n NODE binds their memory to that NUMA node first
  * (set_mempolicy(MPOL_BIND)). After each phase this process waits until SYSFS_DIR (default
  * /sys/module/ksmod/ksm) has counted 3 more full scans, with the
  * processes stopped (SIGSTOP), then checks pages_shared, pages_sharing,
@@ -77,6 +77,18 @@ static int child(int rfd, int wfd, int node)
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (chunks[c] == MAP_FAILED)
 			return 3;
+		/*
+		 * Fault the memory in (huge pages where the system gives
+		 * them) before it is mergeable. Filling it for the first
+		 * time while a sleep_millisecs 0 scanner ran passes over
+		 * the still empty mappings left the filler inside one
+		 * 2 MiB page clear for over 20 s, twice with the kernel's
+		 * KSM and once with ksmod, in TCG guests on a loaded host
+		 * (a soft lockup report; 16 runs on a quiet host never
+		 * did). The phases below then start from merged zero
+		 * pages, so their fills break COW too.
+		 */
+		memset(chunks[c], 0, chunk_pages * psize);
 		if (madvise(chunks[c], chunk_pages * psize, MADV_MERGEABLE))
 			return 4;
 	}
