@@ -86,6 +86,9 @@
 #   thp_want MODE           ksm_merge -E for MODE: what must back a buffer of
 #                           whole 2 MiB before merging (kpageflags)
 #   thp_khugepaged MS       khugepaged scans and allocates every MS ms
+#   thp_backed MODE T P F   true if T of P pages in F large folios (a
+#                           census: dupmem thp, prctl_merge thp) is what
+#                           MODE gives a buffer of whole 2 MiB (thp_want)
 #   tm NAME THP_MERGE_ARGS  run tests/prog/thp_merge, its output in NAME.out
 #                           (the time limit of a merge, -t, is $TM_SECS:
 #                           a sixth of the test's limit, at least 20 s)
@@ -524,6 +527,18 @@ thp_want() {
 	esac
 }
 
+thp_backed() {
+	_tbw=$(thp_want "$1")
+	case $_tbw in
+	all*) [ "$2" = "$3" ] || return 1 ;;
+	some*) [ "$2" -gt 0 ] || return 1 ;;
+	none) [ "$2" = 0 ] || return 1 ;;
+	esac
+	case $_tbw in
+	*:*) [ "$2" = $((${4:-0} * ${_tbw#*:})) ] ;;
+	esac
+}
+
 thp_khugepaged() {
 	thp_put khugepaged/scan_sleep_millisecs "$1" &&
 		thp_put khugepaged/alloc_sleep_millisecs "$1"
@@ -543,11 +558,14 @@ tm_val() {
 	awk -v k="$2" '$1 == k { v = $2 } END { print v }' "$1.out"
 }
 
+# (ksm_zero_pages where the kernel's KSM has it: 6.12)
 tm_counts() {
+	_tmz=""
+	[ -f /sys/kernel/mm/ksm/ksm_zero_pages ] &&
+		_tmz=" ksm_zero_pages=$(tm_val "$1" ksm_zero_pages)"
 	echo "frames=$(tm_val "$1" frames)" \
 		"pages_shared=$(tm_val "$1" pages_shared)" \
-		"pages_sharing=$(tm_val "$1" pages_sharing)" \
-		"ksm_zero_pages=$(tm_val "$1" ksm_zero_pages)" \
+		"pages_sharing=$(tm_val "$1" pages_sharing)$_tmz" \
 		"merging_pages=$(tm_val "$1" merging_pages)"
 }
 

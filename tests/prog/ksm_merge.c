@@ -3,7 +3,7 @@
  * ksm_merge - do identical pages of several processes end up shared?
  *
  *   ksm_merge [-k SYSFS_DIR] [-t SECONDS] [-h default|huge|nohuge]
- *             [-E WANT] [-b ACTION] [-r] [-x ACTION] [-f ACTION]
+ *             [-E WANT] [-S ACTION] [-r] [-x ACTION] [-f ACTION]
  *             [-s ACTION] [-m] NPROC NPAGES NDISTINCT
  *
  * Forks NPROC processes; each maps NPAGES private anonymous pages of its
@@ -24,9 +24,10 @@
  *              "some" of them, "none", or "any" (no check, the default);
  *              WANT:N also wants every such folio to be N pages (512: a
  *              2 MiB huge page, 4: 16 KiB, 16: 64 KiB)
- *   -b ACTION  before merging, after the -E check: a shell command (e.g.
- *              memory.reclaim to swap the huge pages out whole); the
- *              pages it swapped out are counted
+ *   -S ACTION  before merging, after the -E check: a shell command that
+ *              should swap pages out (e.g. memory.reclaim of the processes'
+ *              cgroup: huge pages go out whole); some pages must then be
+ *              swapped out, to be merged from swap
  *   -r         the processes do not madvise: this (third) process
  *              registers their ranges through KSMOD_IOC_REGISTER
  *   -x ACTION  after the merge is checked: "unregister" (through
@@ -427,14 +428,14 @@ int main(int argc, char **argv)
 	pid_t *pids;
 
 	psize = sysconf(_SC_PAGESIZE);
-	while ((opt = getopt(argc, argv, "k:t:h:E:b:rx:f:s:m")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:h:E:S:rx:f:s:m")) != -1) {
 		if (opt == 'h') {
 			thp = thp_parse(optarg);
 			if (thp < 0)
 				return 2;
 		} else if (opt == 'E')
 			thp_want = optarg;
-		else if (opt == 'b')
+		else if (opt == 'S')
 			before = optarg;
 		else if (opt == 'k')
 			dir = optarg;
@@ -486,10 +487,14 @@ int main(int argc, char **argv)
 		ok = 0;
 	}
 	if (before) {
-		printf("before-merge action %s: %s\n", before,
+		long swapped;
+
+		printf("swap action before merging %s: %s\n", before,
 		       system(before) ? "failed" : "done");
-		printf("swapped out before merging %ld\n",
-		       ask_all(nproc, to, from, 's', 8));
+		swapped = ask_all(nproc, to, from, 's', 8);
+		printf("swapped out before merging %ld (want > 0)\n", swapped);
+		if (swapped <= 0)
+			ok = 0;
 	}
 
 	for (i = 0; i < nproc; i++) {

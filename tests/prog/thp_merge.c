@@ -38,10 +38,12 @@
  *              (0 < i < 256; 0 and 256 its own): twins inside one huge
  *              page, which the kernel's KSM splits and merges on a later
  *              pass [257n]
- *   zero       2 workers; even subpages zero-filled (the head too), odd
- *              ones patterned alike in both (6.12's split maps zero-filled
- *              subpages to the shared zero page; use_zero_pages decides the
- *              rest) [256n+1]
+ *   zero       2 workers; every 16th subpage zero-filled (the head too),
+ *              the others patterned alike in both (6.12's split maps
+ *              zero-filled subpages to the shared zero page; use_zero_pages
+ *              decides the rest). At most 4 huge pages: the kernel's KSM
+ *              maps one page to at most max_page_sharing (256) pages
+ *              [480n+1]
  *   half       2 workers; subpages 1..255 alike; the second half of every
  *              huge page is dropped before merging, by munmap in worker 0
  *              and MADV_DONTNEED in worker 1: PTE-mapped huge pages on the
@@ -122,7 +124,7 @@ static enum kind content(int owner, long hp, long sub, uint64_t *id)
 		*id = hp * SUBPAGES + sub % (SUBPAGES / 2);
 		return K_PAT;
 	case ZERO:
-		if (!(sub & 1))
+		if (!(sub % 16))
 			return K_ZERO;
 		*id = hp * SUBPAGES + sub;
 		return K_PAT;
@@ -181,7 +183,7 @@ static long ideal_frames(void)
 	case HALF:
 		return 2 * nhuge + (SUBPAGES / 2 - 1) * nhuge;
 	case ZERO:
-		return SUBPAGES / 2 * nhuge + 1;
+		return (SUBPAGES - SUBPAGES / 16) * nhuge + 1;
 	case FORK:
 		return 2 * nhuge + (SUBPAGES - 1) * nhuge;
 	case KHUGEPAGED:
@@ -743,6 +745,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || nhuge < 1 || nhuge > 64)
+		usage();
+	if (!strcmp(argv[optind], "zero") && nhuge > 4)
 		usage();
 	for (c = 0; c < sizeof(case_names) / sizeof(*case_names); c++)
 		if (!strcmp(argv[optind], case_names[c]))
