@@ -27,7 +27,8 @@
  *   -S ACTION  before merging, after the -E check: a shell command that
  *              should swap pages out (e.g. memory.reclaim of the processes'
  *              cgroup: huge pages go out whole); some pages must then be
- *              swapped out, to be merged from swap
+ *              swapped out and read back in intact (KSM merges present
+ *              pages only), and what backs them then is printed
  *   -r         the processes do not madvise: this (third) process
  *              registers their ranges through KSMOD_IOC_REGISTER
  *   -x ACTION  after the merge is checked: "unregister" (through
@@ -487,14 +488,18 @@ int main(int argc, char **argv)
 		ok = 0;
 	}
 	if (before) {
-		long swapped;
+		long swapped, bad;
 
 		printf("swap action before merging %s: %s\n", before,
 		       system(before) ? "failed" : "done");
 		swapped = ask_all(nproc, to, from, 's', 8);
 		printf("swapped out before merging %ld (want > 0)\n", swapped);
-		if (swapped <= 0)
+		bad = ask_all(nproc, to, from, 't', 1);
+		printf("bytes swapped in before merging %s\n",
+		       bad ? "WRONG" : "intact");
+		if (swapped <= 0 || bad)
 			ok = 0;
+		check_thp(nproc, npages, to, from, "any");
 	}
 
 	for (i = 0; i < nproc; i++) {
