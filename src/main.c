@@ -99,10 +99,13 @@ static void __exit ksmod_exit(void)
 	ksmod_debugfs_exit();
 	ksmod_sysfs_exit();
 	ksmod_scan_stop();
-	/* unmerge while the hooks still route exits and forks to ksmod */
+	/*
+	 * No stable node is left (each holds a reference on the module),
+	 * so no KSM page of ksmod's; give the processes back while the hooks
+	 * still route exits and forks to ksmod.
+	 */
 	ksmod_scan_lock();
 	ksmod_registry_release();
-	ksmod_stable_free_all();
 	ksmod_scan_unlock();
 	ksmod_mm_hooks_exit();
 	ksmod_chardev_exit();

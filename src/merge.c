@@ -182,11 +182,17 @@ static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
 		ksmod_add_anon_rmap(kpage, vma, addr);
 		newpte = mk_pte(kpage, vma->vm_page_prot);
 	}
+	/* keep soft-dirty, as 6.12's KSM does (tracking tools read it) */
+	if (pte_soft_dirty(orig_pte))
+		newpte = pte_mksoft_dirty(newpte);
 	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
 	ksym.ptep_clear_flush(vma, addr, ptep);
 	set_pte_at(mm, addr, ptep, newpte);
 
 	ksmod_remove_rmap(page, vma);
+	/* a page now mapped nowhere need not keep its swap slot */
+	if (!folio_mapped(folio))
+		ksym.folio_free_swap(folio);
 	folio_put(folio);
 	pte_unmap_unlock(ptep, ptl);
 	err = 0;
@@ -214,8 +220,11 @@ static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
 	if (!folio_trylock(folio))
 		return err;
 	if (folio_test_large(folio)) {
-		/* as the kernel's KSM: split, keeping @page locked */
-		if (ksmod_split_folio(folio))
+		/*
+		 * As the kernel's KSM: split at @page, which keeps the lock
+		 * and our reference on @page's new folio, not on the head's.
+		 */
+		if (ksmod_split_page(page))
 			goto out_unlock;
 		folio = page_folio(page);
 	}
@@ -236,7 +245,8 @@ out_unlock:
 
 /**
  * ksmod_merge_with_ksm_page() - merge @item's @page into @kpage
- * @item:	the page's rmap item, in no tree
+ * @item:	the page's rmap item, in no tree or in the unstable tree
+ *		(which it leaves on success)
  * @page:	the page, referenced
  * @kpage:	a KSM page, referenced, or NULL to upgrade @page in place
  *
@@ -260,6 +270,8 @@ int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 	err = ksmod_merge_one_page(vma, page, addr, kpage);
 	if (err)
 		goto out;
+	/* the unstable fields share storage with the stable ones: leave first */
+	ksmod_rmap_item_unlink(item);
 	item->anon_vma = vma->anon_vma;
 	get_anon_vma(vma->anon_vma);
 	/* linear_page_index(), never hugetlb here (its helper is unexported) */
@@ -315,24 +327,18 @@ struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 	return page;
 }
 
-/* Break ksmod's KSM page at @addr of @vma; mmap lock held. */
+/*
+ * Break the KSM page (or 6.12 KSM zero page) at @addr of @vma, as the
+ * kernel's break_ksm(): fault in an unshared copy until none is mapped
+ * there; a page under migration is waited for. mmap lock held.
+ */
 static int ksmod_break_ksm(struct vm_area_struct *vma, unsigned long addr)
 {
 	vm_fault_t ret = 0;
 
 	do {
-		struct page *page;
-		bool ksm;
-
 		cond_resched();
-		page = ksmod_get_anon_page(vma, addr);
-		if (page) {
-			ksm = folio_test_ksm(page_folio(page));
-			put_page(page);
-		} else {
-			ksm = ksmod_ksm_zero_pte_at(vma, addr);
-		}
-		if (!ksm)
+		if (!ksmod_ksm_page_at(vma, addr))
 			return 0;
 		ret = handle_mm_fault(vma, addr,
 				      FAULT_FLAG_UNSHARE | FAULT_FLAG_REMOTE,
@@ -378,6 +384,10 @@ int ksmod_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 	for (addr = start; addr < end && !err; addr += PAGE_SIZE) {
 		if (fatal_signal_pending(current))
 			return -ERESTARTSYS;
+		/* a sparse range costs what is populated, not its size */
+		addr = ksmod_skip_holes(vma->vm_mm, addr, end);
+		if (addr >= end)
+			break;
 		err = ksmod_break_ksm(vma, addr);
 	}
 	return err;

@@ -139,17 +139,19 @@ static void ksmod_folio_migrate_ksm(struct folio *newfolio,
 }
 
 /*
- * collect_procs_ksm(folio, ...) (6.12): memory failure asks whom to
- * signal early. For ksmod's pages nobody is: the page's ptes are unmapped
- * through the rmap walk, and a process touching one gets SIGBUS then.
+ * collect_procs_ksm(folio, page, to_kill, force_early) (6.7+): memory
+ * failure asks whom to signal early; the page's ptes are then unmapped
+ * through the rmap walk, and a process touching one gets SIGBUS.
  */
 static bool ksmod_want_collect_procs(struct pt_regs *regs)
 {
 	return ksmod_arg_is_ours(regs, 0);
 }
 
-static void ksmod_collect_procs_ksm(void)
+static void ksmod_collect_procs_ksm(struct folio *folio, struct page *page,
+				    struct list_head *to_kill, int force_early)
 {
+	ksmod_collect_procs(folio, page, to_kill, force_early);
 	ksmod_hook_exit();
 }
 

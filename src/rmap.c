@@ -17,6 +17,7 @@
 #include "ksmod.h"
 
 #include <linux/rmap.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "rmap.h"
@@ -125,6 +126,58 @@ again:
 	if (!new_forks) {
 		new_forks = true;
 		goto again;
+	}
+}
+
+/**
+ * ksmod_collect_procs() - collect_procs_ksm() for a KSM page ksmod made
+ * @folio:	the page, locked, with a memory error
+ * @page:	the same page
+ * @to_kill:	memory failure's list of processes to signal
+ * @force_early: signal the current process early too
+ *
+ * As the kernel's: every process that maps the page and asked to be told
+ * early (or is current, with @force_early) goes on @to_kill. Only the VMAs
+ * at each rmap item's index are looked at.
+ */
+void ksmod_collect_procs(struct folio *folio, struct page *page,
+			 struct list_head *to_kill, int force_early)
+{
+	struct ksmod_stable_node *node = ksmod_folio_node(folio);
+	struct ksmod_rmap_item *item;
+
+	if (!node)
+		return;
+	hlist_for_each_entry(item, &node->hlist, hlist) {
+		struct anon_vma *anon_vma = item->anon_vma;
+		unsigned long addr = ksmod_rmap_addr(item);
+		struct task_struct *tsk;
+
+		anon_vma_lock_read(anon_vma);
+		rcu_read_lock();
+		for_each_process(tsk) {
+			struct task_struct *t = ksmod_task_early_kill(tsk,
+								      force_early);
+			struct anon_vma_chain *vmac;
+
+			if (!t)
+				continue;
+			for (vmac = ksym.anon_vma_interval_tree_iter_first(
+					&anon_vma->rb_root, item->index,
+					item->index);
+			     vmac;
+			     vmac = ksym.anon_vma_interval_tree_iter_next(
+					vmac, item->index, item->index)) {
+				struct vm_area_struct *vma = vmac->vma;
+
+				if (vma->vm_mm == t->mm &&
+				    addr >= vma->vm_start && addr < vma->vm_end)
+					ksmod_add_to_kill(t, page, vma, to_kill,
+							  addr);
+			}
+		}
+		rcu_read_unlock();
+		anon_vma_unlock_read(anon_vma);
 	}
 }
 

@@ -80,6 +80,8 @@ struct ksmod_rmap_item *ksmod_rmap_item_alloc(struct mm_struct *mm,
 void ksmod_rmap_item_free(struct ksmod_rmap_item *item);
 void ksmod_rmap_item_unlink(struct ksmod_rmap_item *item);
 void ksmod_rmap_walk(struct folio *folio, struct rmap_walk_control *rwc);
+void ksmod_collect_procs(struct folio *folio, struct page *page,
+			 struct list_head *to_kill, int force_early);
 
 void ksmod_put_anon_vma(struct anon_vma *anon_vma);
 

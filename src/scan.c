@@ -26,6 +26,7 @@
 #include "rmap.h"
 #include "scan.h"
 #include "stable_tree.h"
+#include "symbols.h"
 #include "unstable_tree.h"
 
 /* 0 stop, 1 merge, 2 stop and unmerge everything */
@@ -350,6 +351,13 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 		ksmod_scan_address = 0;
 		ksmod_scan_rmap_list = &ksmod_scan_slot->rmap_list;
 		ksmod_advisor_start_scan();
+		/*
+		 * As the kernel's ksmd, once a pass: a page still in a
+		 * per-CPU LRU batch holds an extra reference, which makes
+		 * write-protecting it fail; on an idle CPU nothing else
+		 * drains the batch, and the page would never merge.
+		 */
+		ksym.lru_add_drain_all();
 	}
 
 	while ((slot = ksmod_scan_slot)) {
@@ -371,6 +379,9 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 
 				if (!atomic_read(&mm->mm_users))
 					goto next_slot;
+				addr = ksmod_skip_holes(mm, addr, vma->vm_end);
+				if (addr >= vma->vm_end)
+					break;
 				p = ksmod_get_anon_page(vma, addr);
 				if (!p) {
 					cond_resched();
@@ -415,6 +426,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	struct ksmod_rmap_item *tree_item;
 	struct page *kpage, *tree_page;
 	u32 checksum;
+	bool split;
 
 	/* already on this page's node: nothing to do */
 	if (n && (item->address & KSMOD_STABLE_FLAG) && item->head == n)
@@ -455,9 +467,19 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	tree_item = ksmod_unstable_search_insert(item, page, &tree_page);
 	if (!tree_item)
 		return;
-	ksmod_unstable_remove_item(tree_item);
 	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
+	/*
+	 * Twins in one large folio: splitting it failed on the reference
+	 * we hold on each. As the kernel's KSM, split it now with one
+	 * reference dropped; they merge on a later pass.
+	 */
+	split = !kpage && PageTransCompound(page) &&
+		page_folio(page) == page_folio(tree_page);
 	put_page(tree_page);
+	if (split && trylock_page(page)) {
+		ksmod_split_page(page);
+		unlock_page(page);
+	}
 	if (!kpage)
 		return;
 	lock_page(kpage);
@@ -562,9 +584,14 @@ static int ksmod_scan_thread(void *unused)
  * ksmod_set_run() - the "run" store: 0 stop, 1 merge, 2 unmerge all
  * @run:	the new value
  *
+ * run=2 succeeds only when no KSM page of ksmod's is left at all (no
+ * stable node): the module stays loaded while one is (stable_tree.c).
+ *
  * Return: 0, -EINVAL for another value, or the error that stopped
- * unmerging (run is then 0, as in the kernel's KSM). The package's
- * modprobe.d rule writes 2 before removal and stops on that error.
+ * unmerging (run is then 0, as in the kernel's KSM): -ENOMEM or
+ * -ERESTARTSYS from unmerging, -EBUSY when a KSM page is still mapped
+ * where unmerging cannot reach it. The package's modprobe.d rule writes 2
+ * before removal and stops on that error.
  */
 int ksmod_set_run(unsigned long run)
 {
@@ -577,10 +604,16 @@ int ksmod_set_run(unsigned long run)
 		WRITE_ONCE(ksmod_run, run);
 		if (run == KSMOD_RUN_UNMERGE) {
 			err = ksmod_unmerge_all();
+			if (!err)
+				err = ksmod_stable_drain();
+			/* the kernel's full_scans counts from 0 again */
+			if (!err)
+				ksmod_full_scans = 0;
 			if (err) {
 				WRITE_ONCE(ksmod_run, KSMOD_RUN_STOP);
-				pr_warn("run=2: unmerging stopped (%pe), %lu KSM pages still shared; run is 0\n",
-					ERR_PTR(err), READ_ONCE(ksmod_pages_shared));
+				pr_warn("run=2: unmerging stopped (%pe), %ld KSM pages still shared; run is 0\n",
+					ERR_PTR(err),
+					atomic_long_read(&ksmod_nr_stable_nodes));
 			}
 		}
 	}
@@ -637,6 +670,45 @@ int ksmod_set_merge_across_nodes(unsigned long knob)
 	}
 	mutex_unlock(&ksmod_thread_mutex);
 	return err;
+}
+
+/**
+ * ksmod_set_max_page_sharing() - the "max_page_sharing" store
+ * @value:	the new limit, an int (passed as long)
+ *
+ * As in the kernel: at least 2 (a KSM page starts with two mappings), and
+ * changed only while no KSM page exists, since chains were built for the
+ * old limit: unmerge (run=2) first.
+ *
+ * Return: 0, -EINVAL below 2, -EBUSY while KSM pages exist.
+ */
+int ksmod_set_max_page_sharing(unsigned long value)
+{
+	long knob = (long)value;
+	int err = 0;
+
+	if (knob < 2)
+		return -EINVAL;
+	if (knob == READ_ONCE(ksmod_max_page_sharing))
+		return 0;
+	mutex_lock(&ksmod_thread_mutex);
+	if (ksmod_max_page_sharing != knob) {
+		if (ksmod_pages_shared || !ksmod_stable_empty()) {
+			pr_info_ratelimited("max_page_sharing: KSM pages exist: write 2 to run first\n");
+			err = -EBUSY;
+		} else {
+			WRITE_ONCE(ksmod_max_page_sharing, knob);
+		}
+	}
+	mutex_unlock(&ksmod_thread_mutex);
+	return err;
+}
+
+/* Any value, as in the kernel's KSM; 0 checks whole chains every search. */
+int ksmod_set_chains_prune_msecs(unsigned long msecs)
+{
+	WRITE_ONCE(ksmod_stable_node_chains_prune_msecs, msecs);
+	return 0;
 }
 
 /* 0 or 1 (the sysfs store parses a boolean). */

@@ -30,10 +30,7 @@ extern unsigned long ksmod_full_scans;
 #define KSMOD_ADVISOR_MAX_PAGES_TO_SCAN		30000
 #define KSMOD_ADVISOR_TARGET_SCAN_TIME		200
 
-/*
- * Tunables ksmod does not implement yet (no stable node chains): they
- * show the kernel's default and refuse other values with -EOPNOTSUPP.
- */
+/* The kernel's defaults of the stable node chain tunables. */
 #define KSMOD_MAX_PAGE_SHARING			256
 #define KSMOD_STABLE_NODE_CHAINS_PRUNE_MSECS	2000
 
@@ -59,6 +56,8 @@ int ksmod_set_sleep_millisecs(unsigned long msecs);
 int ksmod_set_merge_across_nodes(unsigned long knob);
 int ksmod_set_smart_scan(unsigned long on);
 int ksmod_set_use_zero_pages(unsigned long on);
+int ksmod_set_max_page_sharing(unsigned long value);
+int ksmod_set_chains_prune_msecs(unsigned long msecs);
 long ksmod_zero_pages(void);
 
 /* The tree a page goes in: its NUMA node's, or 0 merging across nodes. */

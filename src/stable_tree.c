@@ -11,23 +11,37 @@
  * The kernel's own KSM code reads the stable node of any KSM page it is
  * given (rmap_walk_ksm, folio_migrate_ksm, collect_procs_ksm): mm_hooks.c
  * sends pages whose node is ksmod's here instead. A node is ksmod's when
- * it is in the ksmod_nodes xarray, which holds exactly the nodes ksmod
- * allocated and has not freed: a certain test, not a guess.
+ * it is in the ksmod_nodes xarray, which holds exactly the nodes of KSM
+ * pages ksmod allocated and has not freed: a certain test, not a guess.
+ *
+ * Stable node chains, as the kernel's: one KSM page takes at most
+ * max_page_sharing mappings, because every reverse-map walk of it
+ * (reclaim, compaction, migration, memory offline and failure) visits
+ * them all, under its page lock. More identical pages make more KSM
+ * pages, "dups" of the same content; a tree node standing for several is
+ * a chain, which holds no page, only its dups. A page matching a chain
+ * joins the fullest dup that is not full; when all are, it waits in the
+ * unstable tree for a twin, and the two become a new dup. Searches drop
+ * stale dups, at most once every stable_node_chains_prune_millisecs for a
+ * whole chain, and a chain down to one dup becomes that dup again.
  *
  * With merge_across_nodes=0 there is one tree per NUMA node, each holding
  * the KSM pages on that node, and a page is only merged with a KSM page of
  * its own node. When a search meets a KSM page that NUMA migration moved
- * to another node, its node moves to that node's tree; if an identical KSM
- * page is there already, it goes on a list of nodes in no tree, still
- * valid for its sharers but taking no new ones.
+ * to another node, its node moves to that node's tree, as a dup of an
+ * identical KSM page already there.
  *
- * Locking: the tree is changed only by the scanner thread, under
- * ksmod_thread_mutex (or at unload, the thread stopped). A node's list of
- * rmap items is changed only with its page locked.
+ * Locking: the trees are changed only under ksmod_thread_mutex (scanner,
+ * run=2, tunables, memory offline, unload). A node's list of rmap items
+ * is changed only with its page locked, so that rmap walks (page locked)
+ * see it whole.
  */
 #include "ksmod.h"
 
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
 #include <linux/slab.h>
@@ -42,8 +56,6 @@
 /* one tree per NUMA node; only [0] while merge_across_nodes=1 */
 static struct rb_root ksmod_stable_roots[MAX_NUMNODES];
 
-/* nodes in no tree: moved where an identical KSM page already was */
-static LIST_HEAD(ksmod_homeless_nodes);
 static struct kmem_cache *ksmod_stable_node_cache;
 static DEFINE_XARRAY(ksmod_nodes);
 
@@ -51,12 +63,38 @@ static DEFINE_XARRAY(ksmod_nodes);
 unsigned long ksmod_pages_shared;
 unsigned long ksmod_pages_sharing;
 
-/* live stable nodes, for leak tests */
+/* chains in the trees, and the KSM pages in them (thread mutex) */
+unsigned long ksmod_stable_node_chains;
+unsigned long ksmod_stable_node_dups;
+
+/* most mappings of one KSM page; changed only while no KSM page exists */
+int ksmod_max_page_sharing = KSMOD_MAX_PAGE_SHARING;
+
+/* how often a search checks every dup of a chain for stale ones */
+unsigned int ksmod_stable_node_chains_prune_msecs =
+	KSMOD_STABLE_NODE_CHAINS_PRUNE_MSECS;
+
+/* nodes of KSM pages: the module holds a reference on itself while any */
 atomic_long_t ksmod_nr_stable_nodes = ATOMIC_LONG_INIT(0);
 
 static unsigned long ksmod_node_index(struct ksmod_stable_node *n)
 {
 	return (unsigned long)n / sizeof(void *);
+}
+
+static bool ksmod_is_chain(struct ksmod_stable_node *n)
+{
+	return n->rmap_hlist_len == KSMOD_STABLE_CHAIN;
+}
+
+/*
+ * May @n's page take @extra sharers more than it has? Not when nobody maps
+ * it any more (it is about to go), nor at max_page_sharing.
+ */
+static bool ksmod_sharing_candidate(struct ksmod_stable_node *n, int extra)
+{
+	return n->rmap_hlist_len &&
+	       n->rmap_hlist_len + extra < READ_ONCE(ksmod_max_page_sharing);
 }
 
 /**
@@ -92,11 +130,124 @@ void ksmod_folio_set_node(struct folio *folio, struct ksmod_stable_node *n)
 		   (void *)((unsigned long)n | PAGE_MAPPING_KSM));
 }
 
+/*
+ * Nothing may be left behind: a KSM page whose node is gone can no longer
+ * be migrated, compacted, swapped or offlined (nothing finds its ptes). So
+ * while any node exists, that is while any KSM page ksmod made may exist,
+ * the module holds a reference on itself: rmmod answers "in use" until
+ * run=2 has unmerged every page (the package's modprobe.d rule, and
+ * ksmctl unload, write it first).
+ */
+static void ksmod_node_count_inc(void)
+{
+	if (atomic_long_inc_return(&ksmod_nr_stable_nodes) == 1) {
+		__module_get(THIS_MODULE);
+		pr_info_ratelimited("merged pages exist: ksmod stays loaded until they are unmerged (echo 2 > /sys/module/%s/ksm/run)\n",
+				    KBUILD_MODNAME);
+	}
+}
+
+static void ksmod_node_count_dec(void)
+{
+	if (atomic_long_dec_and_test(&ksmod_nr_stable_nodes))
+		module_put(THIS_MODULE);
+}
+
+/* A node for KSM page @kpage in tree @nid, in no tree yet; NULL if no memory */
+static struct ksmod_stable_node *ksmod_node_new(struct page *kpage, int nid)
+{
+	struct ksmod_stable_node *n;
+
+	n = kmem_cache_zalloc(ksmod_stable_node_cache,
+			      GFP_KERNEL | __GFP_NOWARN);
+	if (!n)
+		return NULL;
+	INIT_HLIST_HEAD(&n->hlist);
+	n->kpfn = page_to_pfn(kpage);
+	n->nid = nid;
+	if (xa_err(xa_store(&ksmod_nodes, ksmod_node_index(n), n,
+			    GFP_KERNEL))) {
+		kmem_cache_free(ksmod_stable_node_cache, n);
+		return NULL;
+	}
+	ksmod_node_count_inc();
+	return n;
+}
+
 static void ksmod_node_free(struct ksmod_stable_node *n)
 {
 	xa_erase(&ksmod_nodes, ksmod_node_index(n));
 	kmem_cache_free(ksmod_stable_node_cache, n);
-	atomic_long_dec(&ksmod_nr_stable_nodes);
+	ksmod_node_count_dec();
+}
+
+/* Link node @n, in no tree, at @new under @parent of tree @nid. */
+static void ksmod_node_link(struct ksmod_stable_node *n, int nid,
+			    struct rb_node *parent, struct rb_node **new)
+{
+	n->nid = nid;
+	rb_link_node(&n->node, parent, new);
+	rb_insert_color(&n->node, &ksmod_stable_roots[nid]);
+}
+
+/* Put @dup, in no tree, in @chain. */
+static void ksmod_chain_add(struct ksmod_stable_node *chain,
+			    struct ksmod_stable_node *dup)
+{
+	dup->chain = chain;
+	dup->nid = chain->nid;
+	hlist_add_head(&dup->dup_link, &chain->hlist);
+	ksmod_stable_node_dups++;
+}
+
+/* @chain, allocated, takes the place of tree node @n, its first dup. */
+static void ksmod_chain_new(struct ksmod_stable_node *chain,
+			    struct ksmod_stable_node *n)
+{
+	INIT_HLIST_HEAD(&chain->hlist);
+	chain->rmap_hlist_len = KSMOD_STABLE_CHAIN;
+	chain->prune_time = jiffies;
+	chain->nid = n->nid;
+	rb_replace_node(&n->node, &chain->node, &ksmod_stable_roots[n->nid]);
+	ksmod_stable_node_chains++;
+	ksmod_chain_add(chain, n);
+}
+
+/* A chain with no dup left leaves its tree. */
+static void ksmod_chain_free(struct ksmod_stable_node *chain)
+{
+	rb_erase(&chain->node, &ksmod_stable_roots[chain->nid]);
+	kmem_cache_free(ksmod_stable_node_cache, chain);
+	ksmod_stable_node_chains--;
+}
+
+/* @chain's last dup @dup takes its place in the tree. */
+static void ksmod_chain_collapse(struct ksmod_stable_node *chain,
+				 struct ksmod_stable_node *dup)
+{
+	hlist_del(&dup->dup_link);
+	dup->chain = NULL;
+	ksmod_stable_node_dups--;
+	rb_replace_node(&chain->node, &dup->node,
+			&ksmod_stable_roots[chain->nid]);
+	kmem_cache_free(ksmod_stable_node_cache, chain);
+	ksmod_stable_node_chains--;
+}
+
+/*
+ * Take @n (not a chain) out of its tree or chain. A chain it leaves empty
+ * stays, empty, until the next walk that meets it frees it: a search may
+ * be walking that chain right now.
+ */
+static void ksmod_node_unlink(struct ksmod_stable_node *n)
+{
+	if (n->chain) {
+		hlist_del(&n->dup_link);
+		n->chain = NULL;
+		ksmod_stable_node_dups--;
+	} else {
+		rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
+	}
 }
 
 /* @item leaves its node: with the node's page locked, or the node dead. */
@@ -105,6 +256,7 @@ static void ksmod_stable_detach(struct ksmod_rmap_item *item)
 	struct ksmod_stable_node *n = item->head;
 
 	hlist_del(&item->hlist);
+	n->rmap_hlist_len--;
 	if (!hlist_empty(&n->hlist))
 		ksmod_pages_sharing--;
 	else
@@ -123,10 +275,7 @@ static void ksmod_node_remove(struct ksmod_stable_node *n)
 
 	hlist_for_each_entry_safe(item, tmp, &n->hlist, hlist)
 		ksmod_stable_detach(item);
-	if (n->nid == NUMA_NO_NODE)
-		list_del(&n->list);
-	else
-		rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
+	ksmod_node_unlink(n);
 	ksmod_node_free(n);
 }
 
@@ -138,6 +287,16 @@ static void ksmod_node_remove(struct ksmod_stable_node *n)
  * A page that no longer points back (freed, or reused) makes the node
  * stale: it is removed and NULL returned. Migration changes kpfn under
  * us: then look again.
+ *
+ * A refcount of 0 usually means the page is being freed; but a KSM page
+ * in the swap cache is also frozen at 0 while migration moves it
+ * (__folio_migrate_mapping()), still pointing at @n, and folio_migrate_ksm()
+ * is about to move @n to the new page. Dropping @n then would leave that
+ * page pointing at a freed node, which the kernel's own KSM code would
+ * take for one of its own. So, as the kernel's ksm_get_folio(), wait while
+ * the frozen page is in the swap cache: the freeze lasts a few
+ * instructions under the swap cache's lock. __remove_mapping() clears
+ * the swap cache flag inside its own freeze before freeing the page.
  */
 struct page *ksmod_node_page(struct ksmod_stable_node *n, bool lock)
 {
@@ -150,8 +309,11 @@ again:
 	folio = pfn_folio(kpfn);
 	if (READ_ONCE(folio->mapping) != expected)
 		goto stale;
-	if (!folio_try_get(folio))
-		goto stale;
+	while (!folio_try_get(folio)) {
+		if (!folio_test_swapcache(folio))
+			goto stale;
+		cpu_relax();
+	}
 	if (READ_ONCE(folio->mapping) != expected) {
 		folio_put(folio);
 		goto stale;
@@ -176,68 +338,158 @@ stale:
 }
 
 /*
- * Where a KSM page with @kpage's content goes in @root, *@parent its
- * parent; NULL when an identical KSM page is there.
+ * The page to compare with at tree node *@np, referenced, and in *@dupp
+ * the node it belongs to: *@np itself, or for a chain the dup best placed
+ * to take one more sharer (the fullest that is not full, else any). Stale
+ * dups are dropped on the way, and with @prune every dup of the chain is
+ * looked at, at most once every stable_node_chains_prune_millisecs. A
+ * chain left with one dup becomes that dup (*@np is then the dup, in the
+ * same place of the tree); one left with none is freed.
+ *
+ * Return: the page, or NULL when the tree changed: search again.
  */
-static struct rb_node **ksmod_stable_slot(struct page *kpage,
-					  struct rb_root *root,
-					  struct rb_node **parent)
+static struct page *ksmod_tree_page(struct ksmod_stable_node **np,
+				    struct ksmod_stable_node **dupp, bool prune)
+{
+	struct ksmod_stable_node *chain = *np, *dup, *found = NULL;
+	struct page *page, *found_page = NULL;
+	struct hlist_node *tmp;
+
+	if (!ksmod_is_chain(chain)) {
+		*dupp = chain;
+		return ksmod_node_page(chain, false);
+	}
+	if (prune && time_before(jiffies, chain->prune_time +
+			msecs_to_jiffies(READ_ONCE(ksmod_stable_node_chains_prune_msecs))))
+		prune = false;
+	if (prune)
+		chain->prune_time = jiffies;
+
+	hlist_for_each_entry_safe(dup, tmp, &chain->hlist, dup_link) {
+		cond_resched();
+		page = ksmod_node_page(dup, false);	/* drops a stale dup */
+		if (!page)
+			continue;
+		if (!found || (ksmod_sharing_candidate(dup, 0) &&
+			       (!ksmod_sharing_candidate(found, 0) ||
+				dup->rmap_hlist_len > found->rmap_hlist_len))) {
+			if (found_page)
+				put_page(found_page);
+			found = dup;
+			found_page = page;
+			if (!prune && ksmod_sharing_candidate(found, 0))
+				break;
+			continue;
+		}
+		put_page(page);
+	}
+
+	if (!found) {
+		ksmod_chain_free(chain);
+		return NULL;
+	}
+	if (hlist_is_singular_node(&found->dup_link, &chain->hlist)) {
+		ksmod_chain_collapse(chain, found);
+		*np = found;
+	} else if (chain->hlist.first != &found->dup_link &&
+		   ksmod_sharing_candidate(found, 1)) {
+		/* the next search finds it first */
+		hlist_del(&found->dup_link);
+		hlist_add_head(&found->dup_link, &chain->hlist);
+	}
+	*dupp = found;
+	return found_page;
+}
+
+/*
+ * Where a KSM page with @kpage's content goes in tree @nid: *@parent its
+ * parent there, or, when a node of the same content is there, NULL
+ * returned and that node in *@equal.
+ */
+static struct rb_node **ksmod_stable_slot(struct page *kpage, int nid,
+					  struct rb_node **parent,
+					  struct ksmod_stable_node **equal)
 {
 	struct rb_node **new;
 
 again:
-	new = &root->rb_node;
+	new = &ksmod_stable_roots[nid].rb_node;
 	*parent = NULL;
 	while (*new) {
-		struct ksmod_stable_node *tree =
-			rb_entry(*new, struct ksmod_stable_node, node);
+		struct ksmod_stable_node *n =
+			rb_entry(*new, struct ksmod_stable_node, node), *dup;
 		struct page *tree_page;
 		int ret;
 
 		cond_resched();
-		tree_page = ksmod_node_page(tree, false);
+		tree_page = ksmod_tree_page(&n, &dup, false);
 		if (!tree_page)
 			goto again;
 		ret = ksmod_memcmp_pages(kpage, tree_page);
 		put_page(tree_page);
 		*parent = *new;
-		if (ret < 0)
+		if (ret < 0) {
 			new = &(*parent)->rb_left;
-		else if (ret > 0)
+		} else if (ret > 0) {
 			new = &(*parent)->rb_right;
-		else
+		} else {
+			*equal = n;
 			return NULL;
+		}
 	}
 	return new;
 }
 
 /*
+ * Put @n, in no tree, in tree @nid: where the slot is, or as a dup of the
+ * node of the same content, made a chain if it is not one. @chain is an
+ * allocated node for that; it is used or freed.
+ */
+static void ksmod_stable_place(struct ksmod_stable_node *n, struct page *kpage,
+			       int nid, struct ksmod_stable_node *chain)
+{
+	struct ksmod_stable_node *equal;
+	struct rb_node **new, *parent;
+
+	new = ksmod_stable_slot(kpage, nid, &parent, &equal);
+	if (new) {
+		ksmod_node_link(n, nid, parent, new);
+	} else if (ksmod_is_chain(equal)) {
+		ksmod_chain_add(equal, n);
+	} else {
+		ksmod_chain_new(chain, equal);
+		ksmod_chain_add(chain, n);
+		return;
+	}
+	kmem_cache_free(ksmod_stable_node_cache, chain);
+}
+
+/*
  * @n's page, @kpage (referenced), moved to NUMA node @nid: @n leaves its
- * tree for @nid's, or for the homeless list if an identical KSM page is
- * there (merge_across_nodes=0).
+ * tree or chain for @nid's tree (merge_across_nodes=0). Without memory
+ * for a chain there it stays where it is, still valid for its sharers.
  */
 static void ksmod_stable_rehome(struct ksmod_stable_node *n,
 				struct page *kpage, int nid)
 {
-	struct rb_node **new, *parent;
+	struct ksmod_stable_node *chain;
 
-	rb_erase(&n->node, &ksmod_stable_roots[n->nid]);
-	new = ksmod_stable_slot(kpage, &ksmod_stable_roots[nid], &parent);
-	if (new) {
-		n->nid = nid;
-		rb_link_node(&n->node, parent, new);
-		rb_insert_color(&n->node, &ksmod_stable_roots[nid]);
-	} else {
-		n->nid = NUMA_NO_NODE;
-		list_add(&n->list, &ksmod_homeless_nodes);
-	}
+	chain = kmem_cache_zalloc(ksmod_stable_node_cache,
+				  GFP_KERNEL | __GFP_NOWARN);
+	if (!chain)
+		return;
+	ksmod_node_unlink(n);
+	ksmod_stable_place(n, kpage, nid, chain);
 }
 
 /**
  * ksmod_stable_search() - a KSM page with the content of @page
  * @page:	a page being scanned, referenced
  *
- * Return: the KSM page, referenced (it may be @page itself), or NULL.
+ * Return: the KSM page, referenced, that @page may be merged into: @page
+ * itself when it is one of ksmod's KSM pages already (a fork's), whatever
+ * its number of sharers; or one with room for a sharer more. NULL when
+ * there is none.
  */
 struct page *ksmod_stable_search(struct page *page)
 {
@@ -258,34 +510,40 @@ again:
 	node = ksmod_stable_roots[nid].rb_node;
 	while (node) {
 		struct ksmod_stable_node *n =
-			rb_entry(node, struct ksmod_stable_node, node);
+			rb_entry(node, struct ksmod_stable_node, node), *dup;
 		struct page *tree_page;
 		int ret;
 
 		cond_resched();
-		tree_page = ksmod_node_page(n, false);
+		tree_page = ksmod_tree_page(&n, &dup, true);
 		if (!tree_page)
 			goto again;	/* the tree changed */
 		ret = ksmod_memcmp_pages(page, tree_page);
+		put_page(tree_page);
 		if (ret) {
-			put_page(tree_page);
-			node = ret < 0 ? node->rb_left : node->rb_right;
+			node = ret < 0 ? n->node.rb_left : n->node.rb_right;
 			continue;
 		}
+		/*
+		 * Every KSM page of this content is full: the page waits in
+		 * the unstable tree for a twin, to make a new one with it.
+		 */
+		if (!ksmod_sharing_candidate(dup, 0))
+			return NULL;
 		/*
 		 * Lock and unlock the page, so that a migration of it has
 		 * either finished (and we look again) or will see our
 		 * reference and fail.
 		 */
-		put_page(tree_page);
-		tree_page = ksmod_node_page(n, true);
+		tree_page = ksmod_node_page(dup, true);
 		if (!tree_page)
 			goto again;
 		unlock_page(tree_page);
 		/* it moved to another node: its node follows it */
 		if (!READ_ONCE(ksmod_merge_across_nodes) &&
 		    page_to_nid(tree_page) != nid) {
-			ksmod_stable_rehome(n, tree_page, page_to_nid(tree_page));
+			ksmod_stable_rehome(dup, tree_page,
+					    page_to_nid(tree_page));
 			put_page(tree_page);
 			return NULL;
 		}
@@ -298,35 +556,28 @@ again:
  * ksmod_stable_insert() - give a new KSM page its node
  * @kpage:	the page, locked, made a KSM page with no node yet
  *
- * Return: the node, or NULL when an identical KSM page got there first or
- * memory ran out (the caller then undoes the merge).
+ * When a KSM page of the same content is in the tree already (all of them
+ * full, or the search ran before @kpage was write-protected and could
+ * still change), @kpage becomes another dup of that content.
+ *
+ * Return: the node, or NULL when memory ran out (the caller then undoes
+ * the merge).
  */
 struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
 {
 	int nid = ksmod_tree_nid(kpage);
-	struct rb_root *root = &ksmod_stable_roots[nid];
-	struct rb_node **new, *parent;
-	struct ksmod_stable_node *n;
+	struct ksmod_stable_node *n, *chain;
 
-	new = ksmod_stable_slot(kpage, root, &parent);
-	if (!new)
+	chain = kmem_cache_zalloc(ksmod_stable_node_cache,
+				  GFP_KERNEL | __GFP_NOWARN);
+	if (!chain)
 		return NULL;
-
-	n = kmem_cache_zalloc(ksmod_stable_node_cache,
-			      GFP_KERNEL | __GFP_NOWARN);
-	if (!n)
-		return NULL;
-	INIT_HLIST_HEAD(&n->hlist);
-	n->kpfn = page_to_pfn(kpage);
-	n->nid = nid;
-	if (xa_err(xa_store(&ksmod_nodes, ksmod_node_index(n), n,
-			    GFP_KERNEL))) {
-		kmem_cache_free(ksmod_stable_node_cache, n);
+	n = ksmod_node_new(kpage, nid);
+	if (!n) {
+		kmem_cache_free(ksmod_stable_node_cache, chain);
 		return NULL;
 	}
-	atomic_long_inc(&ksmod_nr_stable_nodes);
-	rb_link_node(&n->node, parent, new);
-	rb_insert_color(&n->node, root);
+	ksmod_stable_place(n, kpage, nid, chain);
 	ksmod_folio_set_node(page_folio(kpage), n);
 	return n;
 }
@@ -335,6 +586,9 @@ struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
  * ksmod_stable_append() - @item's pte now maps @n's page
  * @item:	the rmap item, with its anon_vma referenced and index set
  * @n:		the node, its page locked
+ *
+ * A fork's mapping of a KSM page joins it even when that makes more than
+ * max_page_sharing, as in the kernel: it is there already.
  */
 void ksmod_stable_append(struct ksmod_rmap_item *item,
 			 struct ksmod_stable_node *n)
@@ -346,13 +600,15 @@ void ksmod_stable_append(struct ksmod_rmap_item *item,
 	else
 		ksmod_pages_sharing++;
 	hlist_add_head(&item->hlist, &n->hlist);
+	n->rmap_hlist_len++;
 	item->mm->ksm_merging_pages++;
 }
 
 /* @item leaves the stable tree. */
 void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 {
-	struct page *page = ksmod_node_page(item->head, true);
+	struct ksmod_stable_node *n = item->head;
+	struct page *page = ksmod_node_page(n, true);
 
 	if (!page)
 		return;	/* the node was stale and let go of every item */
@@ -362,9 +618,7 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 	 * exited): drop the node now rather than when a search next meets
 	 * it. The page, if reused from the swap cache, is copied.
 	 */
-	if (hlist_empty(&item->head->hlist) && !folio_mapped(page_folio(page))) {
-		struct ksmod_stable_node *n = item->head;
-
+	if (hlist_empty(&n->hlist) && !folio_mapped(page_folio(page))) {
 		ksmod_folio_set_node(page_folio(page), NULL);
 		ksmod_node_remove(n);
 	}
@@ -372,61 +626,56 @@ void ksmod_stable_remove_item(struct ksmod_rmap_item *item)
 	put_page(page);
 }
 
-/* The first node of tree @nid or a later one, then of the homeless. */
-static struct ksmod_stable_node *ksmod_stable_first_from(int nid)
-{
-	struct rb_node *node;
-
-	for (; nid < nr_node_ids; nid++) {
-		node = rb_first(&ksmod_stable_roots[nid]);
-		if (node)
-			return rb_entry(node, struct ksmod_stable_node, node);
-	}
-	return list_first_entry_or_null(&ksmod_homeless_nodes,
-					struct ksmod_stable_node, list);
-}
-
-/* Every node: the trees in order, then the homeless list. */
-static struct ksmod_stable_node *ksmod_stable_first(void)
-{
-	return ksmod_stable_first_from(0);
-}
-
-static struct ksmod_stable_node *ksmod_stable_next(struct ksmod_stable_node *n)
-{
-	struct rb_node *node;
-
-	if (n->nid == NUMA_NO_NODE)
-		return list_is_last(&n->list, &ksmod_homeless_nodes) ? NULL :
-			list_next_entry(n, list);
-	node = rb_next(&n->node);
-	if (node)
-		return rb_entry(node, struct ksmod_stable_node, node);
-	return ksmod_stable_first_from(n->nid + 1);
-}
-
-/**
- * ksmod_stable_free_all() - at unload, drop every node
- *
- * A page still pointing at its node (mapped where unmerging could not
- * reach, or only in the swap cache) keeps PAGE_MAPPING_KSM with no node:
- * the kernel treats such a page as a KSM page to copy, never to follow.
+/*
+ * Call @fn on every node of a KSM page, in every tree (those of chains
+ * included); @fn may remove the node it is given, nothing else. Chains
+ * left empty are freed. Thread mutex held.
  */
-void ksmod_stable_free_all(void)
+static void ksmod_stable_for_each(void (*fn)(struct ksmod_stable_node *n,
+					     void *arg), void *arg)
 {
-	struct ksmod_stable_node *n;
+	int nid;
+
+	for (nid = 0; nid < nr_node_ids; nid++) {
+		struct rb_node *node = rb_first(&ksmod_stable_roots[nid]);
+
+		while (node) {
+			struct ksmod_stable_node *n =
+				rb_entry(node, struct ksmod_stable_node, node);
+			struct ksmod_stable_node *dup;
+			struct hlist_node *tmp;
+
+			node = rb_next(node);
+			if (!ksmod_is_chain(n)) {
+				fn(n, arg);
+			} else {
+				hlist_for_each_entry_safe(dup, tmp, &n->hlist,
+							  dup_link)
+					fn(dup, arg);
+				if (hlist_empty(&n->hlist))
+					ksmod_chain_free(n);
+			}
+			cond_resched();
+		}
+	}
+}
+
+/* Drop @n if no rmap item and no pte use its page any more. */
+static void ksmod_prune_unused_one(struct ksmod_stable_node *n, void *unused)
+{
 	struct page *page;
 
-	while ((n = ksmod_stable_first())) {
-		page = ksmod_node_page(n, true);
-		if (!page)
-			continue;	/* stale: removed */
+	if (!hlist_empty(&n->hlist))
+		return;
+	page = ksmod_node_page(n, true);	/* drops it if stale */
+	if (!page)
+		return;
+	if (hlist_empty(&n->hlist) && !folio_mapped(page_folio(page))) {
 		ksmod_folio_set_node(page_folio(page), NULL);
 		ksmod_node_remove(n);
-		unlock_page(page);
-		put_page(page);
-		cond_resched();
 	}
+	unlock_page(page);
+	put_page(page);
 }
 
 /**
@@ -438,38 +687,67 @@ void ksmod_stable_free_all(void)
  */
 void ksmod_stable_prune_unused(void)
 {
-	struct ksmod_stable_node *n, *next;
-	struct page *page;
+	ksmod_stable_for_each(ksmod_prune_unused_one, NULL);
+}
 
-	for (n = ksmod_stable_first(); n; n = next) {
-		next = ksmod_stable_next(n);
-		if (!hlist_empty(&n->hlist))
-			continue;
-		page = ksmod_node_page(n, true);	/* drops it if stale */
-		if (!page)
-			continue;
-		if (hlist_empty(&n->hlist) && !folio_mapped(page_folio(page))) {
-			ksmod_folio_set_node(page_folio(page), NULL);
-			ksmod_node_remove(n);
-		}
-		unlock_page(page);
-		put_page(page);
-		cond_resched();
+/* Is any tree non-empty? */
+static bool ksmod_stable_any(void)
+{
+	int nid;
+
+	for (nid = 0; nid < nr_node_ids; nid++)
+		if (!RB_EMPTY_ROOT(&ksmod_stable_roots[nid]))
+			return true;
+	return false;
+}
+
+/**
+ * ksmod_stable_drain() - after run=2 unmerged everything: drop every node
+ *
+ * Every rmap item is gone, so every node left is unused; those whose page
+ * is still mapped belong to a process between exit's last mmput() and the
+ * end of its unmapping: give it a moment. Thread mutex held.
+ *
+ * Return: 0 when no node is left, -EBUSY otherwise.
+ */
+int ksmod_stable_drain(void)
+{
+	int tries = 100;
+
+	for (;;) {
+		ksmod_stable_prune_unused();
+		if (!ksmod_stable_any())
+			return 0;
+		if (!--tries)
+			return -EBUSY;
+		msleep(10);
 	}
 }
 
 /**
  * ksmod_stable_empty() - drop unused nodes; is any node left?
  *
- * merge_across_nodes can only change while no stable node exists, as in
- * the kernel. Called with the thread mutex held.
+ * merge_across_nodes and max_page_sharing only change while no stable
+ * node exists, as in the kernel. Called with the thread mutex held.
  *
  * Return: true when the stable trees are empty.
  */
 bool ksmod_stable_empty(void)
 {
 	ksmod_stable_prune_unused();
-	return !ksmod_stable_first();
+	return !ksmod_stable_any();
+}
+
+struct ksmod_pfn_range {
+	unsigned long start, end;
+};
+
+static void ksmod_prune_range_one(struct ksmod_stable_node *n, void *arg)
+{
+	struct ksmod_pfn_range *r = arg;
+
+	if (n->kpfn >= r->start && n->kpfn < r->end)
+		ksmod_node_remove(n);
 }
 
 /**
@@ -484,14 +762,9 @@ bool ksmod_stable_empty(void)
  */
 void ksmod_stable_prune(unsigned long start, unsigned long end)
 {
-	struct ksmod_stable_node *n, *next;
+	struct ksmod_pfn_range r = { start, end };
 
-	for (n = ksmod_stable_first(); n; n = next) {
-		next = ksmod_stable_next(n);
-		if (n->kpfn >= start && n->kpfn < end)
-			ksmod_node_remove(n);
-		cond_resched();
-	}
+	ksmod_stable_for_each(ksmod_prune_range_one, &r);
 }
 
 /**
@@ -517,8 +790,14 @@ int ksmod_stable_init(void)
 	return ksmod_stable_node_cache ? 0 : -ENOMEM;
 }
 
+/* Unload: no KSM page is left (each holds the module), maybe empty chains. */
+static void ksmod_node_leaked(struct ksmod_stable_node *n, void *unused)
+{
+	WARN_ONCE(1, "ksmod: a stable node is left at unload\n");
+}
+
 void ksmod_stable_exit(void)
 {
-	WARN_ON_ONCE(ksmod_stable_first());
+	ksmod_stable_for_each(ksmod_node_leaked, NULL);
 	kmem_cache_destroy(ksmod_stable_node_cache);
 }

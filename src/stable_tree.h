@@ -10,25 +10,38 @@
 
 struct ksmod_rmap_item;
 
+/* rmap_hlist_len of a chain: not a count (the kernel's value, for dumps) */
+#define KSMOD_STABLE_CHAIN	(-1024)
+
 /**
- * struct ksmod_stable_node - one KSM page made by ksmod
- * @node:	in the stable tree, keyed by page content
- * @list:	instead, on the list of nodes in no tree (@nid NUMA_NO_NODE)
- * @hlist:	the rmap items of every pte that maps the page; changed only
- *		with the page locked, so rmap walks (page locked) see it whole
- * @kpfn:	the page's frame. No reference is held: the page points back
- *		with its mapping (node | PAGE_MAPPING_KSM), and each lookup
- *		checks that it still does.
- * @nid:	the NUMA node whose tree holds it (0 while merging across
- *		nodes), or NUMA_NO_NODE when in no tree
+ * struct ksmod_stable_node - a KSM page ksmod made, or a chain of them
+ * @node:	a plain node or a chain: in the stable tree of @nid, by content
+ * @dup_link:	a dup (a KSM page in a chain): in its chain's @hlist
+ * @hlist:	a plain node or a dup: the rmap items of every pte that maps
+ *		its page, changed only with the page locked, so rmap walks
+ *		(page locked) see it whole; a chain: its dups
+ * @kpfn:	not a chain: the page's frame. No reference is held: the page
+ *		points back with its mapping (node | PAGE_MAPPING_KSM), and
+ *		each lookup checks that it still does.
+ * @prune_time:	a chain: when a search last checked all its dups (jiffies)
+ * @chain:	a dup: its chain; NULL otherwise
+ * @rmap_hlist_len: not a chain: rmap items on @hlist (at most
+ *		max_page_sharing, but for forks); a chain: KSMOD_STABLE_CHAIN
+ * @nid:	the NUMA node whose tree holds it, or its chain (0 while
+ *		merging across nodes)
  */
 struct ksmod_stable_node {
 	union {
 		struct rb_node node;
-		struct list_head list;
+		struct hlist_node dup_link;
 	};
 	struct hlist_head hlist;
-	unsigned long kpfn;
+	union {
+		unsigned long kpfn;
+		unsigned long prune_time;
+	};
+	struct ksmod_stable_node *chain;
+	int rmap_hlist_len;
 	int nid;
 };
 
@@ -41,9 +54,9 @@ struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage);
 void ksmod_stable_append(struct ksmod_rmap_item *item,
 			 struct ksmod_stable_node *n);
 void ksmod_stable_remove_item(struct ksmod_rmap_item *item);
-void ksmod_stable_free_all(void);
 void ksmod_stable_prune(unsigned long start, unsigned long end);
 void ksmod_stable_prune_unused(void);
+int ksmod_stable_drain(void);
 bool ksmod_stable_empty(void);
 
 void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio);
@@ -51,6 +64,10 @@ bool ksmod_stable_owns(struct folio *folio);
 
 extern unsigned long ksmod_pages_shared;
 extern unsigned long ksmod_pages_sharing;
+extern unsigned long ksmod_stable_node_chains;
+extern unsigned long ksmod_stable_node_dups;
+extern int ksmod_max_page_sharing;
+extern unsigned int ksmod_stable_node_chains_prune_msecs;
 extern atomic_long_t ksmod_nr_stable_nodes;
 
 int ksmod_stable_init(void);

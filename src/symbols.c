@@ -44,7 +44,6 @@ static struct ksym ksmod_symtab[] = {
 	KSYM(__ksm_exit, KSYM_REQUIRED | KSYM_HOOKED | KSYM_CALLED),
 	KSYM_RAW(rmap_walk_ksm, KSYM_REQUIRED | KSYM_HOOKED),
 	KSYM_RAW(folio_migrate_ksm, KSYM_REQUIRED | KSYM_HOOKED),
-	KSYM_RAW(ksm_might_need_to_copy, KSYM_REQUIRED | KSYM_HOOKED),
 	/* static: another build may inline it; then COW breaks go uncounted */
 	KSYM_RAW(do_wp_page, KSYM_HOOKED),
 
@@ -54,13 +53,11 @@ static struct ksym ksmod_symtab[] = {
 	KSYM(page_vma_mapped_walk, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM_RAW(mm_find_pmd, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(ptep_clear_flush, KSYM_REQUIRED | KSYM_CALLED),
-	KSYM(__anon_vma_prepare, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(__put_anon_vma, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(anon_vma_interval_tree_iter_first, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(anon_vma_interval_tree_iter_next, KSYM_REQUIRED | KSYM_CALLED),
-	KSYM(walk_page_range, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(lru_add_drain_all, KSYM_REQUIRED | KSYM_CALLED),
-	KSYM(vm_normal_page, KSYM_REQUIRED | KSYM_CALLED),
+	KSYM(folio_free_swap, KSYM_REQUIRED | KSYM_CALLED),
 };
 
 /**

@@ -57,7 +57,6 @@ struct ksmod_symbols {
 	void (*__ksm_exit)(struct mm_struct *mm);
 	void *rmap_walk_ksm;
 	void *folio_migrate_ksm;
-	void *ksm_might_need_to_copy;
 	void *collect_procs_ksm;
 	void *do_wp_page;
 
@@ -69,7 +68,6 @@ struct ksmod_symbols {
 	pmd_t *(*mm_find_pmd)(struct mm_struct *mm, unsigned long address);
 	pte_t (*ptep_clear_flush)(struct vm_area_struct *vma,
 				  unsigned long address, pte_t *ptep);
-	int (*__anon_vma_prepare)(struct vm_area_struct *vma);
 	void (*__put_anon_vma)(struct anon_vma *anon_vma);
 	struct anon_vma_chain *(*anon_vma_interval_tree_iter_first)(
 		struct rb_root_cached *root, unsigned long start,
@@ -77,12 +75,8 @@ struct ksmod_symbols {
 	struct anon_vma_chain *(*anon_vma_interval_tree_iter_next)(
 		struct anon_vma_chain *node, unsigned long start,
 		unsigned long last);
-	int (*walk_page_range)(struct mm_struct *mm, unsigned long start,
-			       unsigned long end,
-			       const struct mm_walk_ops *ops, void *private);
 	void (*lru_add_drain_all)(void);
-	struct page *(*vm_normal_page)(struct vm_area_struct *vma,
-				       unsigned long addr, pte_t pte);
+	bool (*folio_free_swap)(struct folio *folio);
 	struct ksmod_compat_symbols compat;
 };
 

@@ -5,10 +5,8 @@
  * Each file has the name, the format and the write rules of the kernel's
  * file of the same name (Documentation/ABI/testing/sysfs-kernel-mm-ksm),
  * so tools written for KSM work when pointed here. Stores parse with
- * kstrto*() and answer what the kernel answers (-EINVAL, -ERANGE, -EBUSY);
- * tunables ksmod does not implement yet take only the kernel's default
- * and answer -EOPNOTSUPP to anything else. Every refused write leaves a
- * line in dmesg.
+ * kstrto*() and answer what the kernel answers (-EINVAL, -ERANGE, -EBUSY).
+ * Every refused write leaves a line in dmesg.
  */
 #include "ksmod.h"
 
@@ -132,56 +130,11 @@ KSMOD_TUNABLE_ATTR(smart_scan, KSMOD_PARSE_BOOL, ksmod_smart_scan,
 KSMOD_TUNABLE_ATTR(use_zero_pages, KSMOD_PARSE_BOOL, ksmod_use_zero_pages,
 		   ksmod_set_use_zero_pages);
 
-/*
- * Tunables ksmod does not implement yet: they show the kernel's default,
- * take it, and refuse any other valid value with -EOPNOTSUPP (a value the
- * kernel would refuse gets the kernel's error).
- */
-#define KSMOD_FIXED_ATTR(_name, _parse, _default, _check, _why)	\
-	static unsigned long _name##_get(void)				\
-	{								\
-		return _default;					\
-	}								\
-	static int _name##_set(unsigned long value)			\
-	{								\
-		int err = _check(value);				\
-									\
-		if (err || value == (_default))				\
-			return err;					\
-		pr_info_ratelimited("%s: only %lu is supported: %s\n",	\
-				    #_name, (unsigned long)(_default),	\
-				    _why);				\
-		return -EOPNOTSUPP;					\
-	}								\
-	static struct ksmod_tunable_attr _name##_attr = {		\
-		.kattr = __ATTR(_name, 0644, tunable_show, tunable_store), \
-		.parse = (_parse),					\
-		.get = _name##_get,					\
-		.set = _name##_set,					\
-	}
-
-static int any_value(unsigned long value)
-{
-	return 0;
-}
-
-/* the kernel's max_page_sharing rules: at least 2, changed while unmerged */
-static int page_sharing_check(unsigned long value)
-{
-	if ((long)value < 2)
-		return -EINVAL;
-	if (value != KSMOD_MAX_PAGE_SHARING && READ_ONCE(ksmod_pages_shared))
-		return -EBUSY;
-	return 0;
-}
-
-#define KSMOD_NO_CHAINS "stable node chains are not implemented yet"
-
-KSMOD_FIXED_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
-		 KSMOD_MAX_PAGE_SHARING, page_sharing_check, KSMOD_NO_CHAINS);
-KSMOD_FIXED_ATTR(stable_node_chains_prune_millisecs, KSMOD_PARSE_UINT,
-		 KSMOD_STABLE_NODE_CHAINS_PRUNE_MSECS, any_value,
-		 KSMOD_NO_CHAINS);
+KSMOD_TUNABLE_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
+		   ksmod_max_page_sharing, ksmod_set_max_page_sharing);
+KSMOD_TUNABLE_ATTR(stable_node_chains_prune_millisecs, KSMOD_PARSE_UINT,
+		   ksmod_stable_node_chains_prune_msecs,
+		   ksmod_set_chains_prune_msecs);
 KSMOD_TUNABLE_ATTR(advisor_max_cpu, KSMOD_PARSE_ULONG, ksmod_advisor_max_cpu,
 		   ksmod_set_advisor_max_cpu);
 KSMOD_TUNABLE_ATTR(advisor_min_pages_to_scan, KSMOD_PARSE_ULONG,
@@ -257,21 +210,8 @@ KSMOD_COUNTER_ATTR(pages_scanned);
 KSMOD_COUNTER_ATTR(pages_skipped);
 KSMOD_COUNTER_ATTR(full_scans);
 
-/* No stable node chains yet (max_page_sharing is fixed): none of either. */
-static unsigned long no_chains_read(void)
-{
-	return 0;
-}
-
-static struct ksmod_counter_attr stable_node_chains_attr = {
-	.kattr = __ATTR(stable_node_chains, 0444, counter_show, NULL),
-	.read = no_chains_read,
-};
-
-static struct ksmod_counter_attr stable_node_dups_attr = {
-	.kattr = __ATTR(stable_node_dups, 0444, counter_show, NULL),
-	.read = no_chains_read,
-};
+KSMOD_COUNTER_ATTR(stable_node_chains);
+KSMOD_COUNTER_ATTR(stable_node_dups);
 
 /*
  * KSM zero pages ksmod mapped and nobody unmapped yet (signed, as 6.12);

@@ -41,7 +41,8 @@ static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
 	struct page *page = NULL;
 
 	mmap_read_lock(mm);
-	vma = vma_lookup(mm, addr);
+	/* an exiting mm's VMAs are being torn down: as ksm_test_exit() */
+	vma = atomic_read(&mm->mm_users) ? vma_lookup(mm, addr) : NULL;
 	if (vma && ksmod_vma_mergeable(vma) && vma->anon_vma)
 		page = ksmod_get_anon_page(vma, addr);
 	mmap_read_unlock(mm);

@@ -184,6 +184,12 @@ struct ksmod_compat_symbols {
 #endif
 	/* memory failure reads a KSM folio's stable node here (6.7+) */
 	void *collect_procs_ksm;
+	/* what collect_procs_ksm() calls to signal early-kill processes */
+	struct task_struct *(*task_early_kill)(struct task_struct *tsk,
+					       int force_early);
+	void (*add_to_kill_ksm)(struct task_struct *tsk, struct page *p,
+				struct vm_area_struct *vma,
+				struct list_head *to_kill, unsigned long addr);
 	/* prctl(PR_SET_MEMORY_MERGE) enters KSM here (6.4+) */
 	int (*ksm_enable_merge_any)(struct mm_struct *mm);
 	int (*ksm_disable_merge_any)(struct mm_struct *mm);
@@ -207,16 +213,23 @@ struct ksmod_compat_symbols {
  */
 struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
 				 unsigned long addr);
+unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
+			       unsigned long end);
 pte_t *ksmod_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 				 unsigned long addr, spinlock_t **ptlp);
 void ksmod_add_anon_rmap(struct page *page, struct vm_area_struct *vma,
 			 unsigned long addr);
 void ksmod_remove_rmap(struct page *page, struct vm_area_struct *vma);
 int ksmod_try_share_anon_rmap(struct page *page);
-int ksmod_split_folio(struct folio *folio);
+int ksmod_split_page(struct page *page);
 void ksmod_mn_start(struct mmu_notifier_range *range, struct mm_struct *mm,
 		    unsigned long start, unsigned long end);
 void ksmod_mn_end(struct mmu_notifier_range *range);
+struct task_struct *ksmod_task_early_kill(struct task_struct *tsk,
+					  int force_early);
+void ksmod_add_to_kill(struct task_struct *tsk, struct page *page,
+		       struct vm_area_struct *vma, struct list_head *to_kill,
+		       unsigned long addr);
 
 /*
  * KSM zero pages (use_zero_pages=1), each kernel's way. 1: core mm marks
@@ -231,7 +244,7 @@ void ksmod_mn_end(struct mmu_notifier_range *range);
 #define KSMOD_KSM_ZERO_PAGES_COUNTED	0
 #endif
 pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr);
-bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr);
+bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr);
 long ksmod_mm_zero_pages(struct mm_struct *mm);
 
 /* a pmd read without its lock, as a whole */

@@ -58,6 +58,62 @@ struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
 #endif
 }
 
+/**
+ * ksmod_skip_holes() - the next address that may map a page
+ * @mm:		the mm, its mmap lock held
+ * @addr:	where to start, in a VMA of @mm
+ * @end:	where to stop, at most that VMA's end
+ *
+ * The first address at or after @addr, below @end, that page tables map
+ * down to a pte table or a huge pmd; @end if none. Scanning and unmerging
+ * then cost what is populated, not what is mapped (the kernel's scanner
+ * walks ranges since upstream 6.18, in Debian's 6.1.192 and 6.12.118): a
+ * hole is skipped a whole table at a time. Read without locks under the
+ * mmap lock, which keeps the upper tables of the VMA's range from being
+ * freed; an entry filled meanwhile is found next time, and anything
+ * unusual (a bad entry) is left to the page lookup.
+ */
+unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
+				      unsigned long end)
+{
+	while (addr < end) {
+		pgd_t *pgd = pgd_offset(mm, addr), pgdval = READ_ONCE(*pgd);
+		p4d_t *p4d, p4dval;
+		pud_t *pud, pudval;
+		pmd_t pmdval;
+
+		if (pgd_none(pgdval)) {
+			addr = pgd_addr_end(addr, end);
+			continue;
+		}
+		if (pgd_bad(pgdval))
+			return addr;
+		p4d = p4d_offset(pgd, addr);
+		p4dval = READ_ONCE(*p4d);
+		if (p4d_none(p4dval)) {
+			addr = p4d_addr_end(addr, end);
+			continue;
+		}
+		if (p4d_bad(p4dval))
+			return addr;
+		pud = pud_offset(p4d, addr);
+		pudval = READ_ONCE(*pud);
+		if (pud_none(pudval)) {
+			addr = pud_addr_end(addr, end);
+			continue;
+		}
+		if (pud_bad(pudval))
+			return addr;
+		pmdval = ksmod_pmdp_get_lockless(pmd_offset(pud, addr));
+		if (pmd_none(pmdval)) {
+			addr = pmd_addr_end(addr, end);
+			continue;
+		}
+		return addr;
+	}
+	return end;
+}
+
 /* pte_offset_map_lock(); NULL when the page table went away (6.12) */
 pte_t *ksmod_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 				 unsigned long addr, spinlock_t **ptlp)
@@ -104,14 +160,26 @@ int ksmod_try_share_anon_rmap(struct page *page)
 #endif
 }
 
-/* Split a large folio into order-0 ones; it is locked and referenced. */
-int ksmod_split_folio(struct folio *folio)
+/**
+ * ksmod_split_page() - split the large folio of @page into order-0 folios
+ * @page:	the page, whose folio the caller has locked and referenced
+ *
+ * As the kernel's KSM does, the split is asked for at @page itself: the
+ * kernel's split leaves the lock and the caller's reference on the folio of
+ * the page it is given, and unlocks and drops every other new folio. On
+ * 6.12 it also maps zero-filled subpages to the shared zero page and frees
+ * them, so @page may be unmapped afterwards (writing it protected then
+ * finds nothing).
+ *
+ * Return: 0, @page's folio now order-0, locked and referenced; or -errno,
+ * the folio unsplit, still locked and referenced.
+ */
+int ksmod_split_page(struct page *page)
 {
 #ifdef KSMOD_HAVE_SPLIT_TO_ORDER
-	return ksym.compat.split_huge_page_to_list_to_order(&folio->page,
-							    NULL, 0);
+	return ksym.compat.split_huge_page_to_list_to_order(page, NULL, 0);
 #else
-	return ksym.compat.split_huge_page_to_list(&folio->page, NULL);
+	return ksym.compat.split_huge_page_to_list(page, NULL);
 #endif
 }
 
@@ -144,6 +212,28 @@ void ksmod_mn_end(struct mmu_notifier_range *range)
 #else
 	ksym.compat.__mmu_notifier_invalidate_range_end(range, false);
 #endif
+}
+
+/*
+ * Memory failure's choice of whom to signal before touching the page
+ * (PR_MCE_KILL_EARLY, vm.memory_failure_early_kill), and its list of
+ * them: what the kernel's collect_procs_ksm() calls (6.7+). Without the
+ * symbols, nobody is signalled early: each process gets SIGBUS when it
+ * touches the page.
+ */
+struct task_struct *ksmod_task_early_kill(struct task_struct *tsk,
+					  int force_early)
+{
+	if (!ksym.compat.task_early_kill || !ksym.compat.add_to_kill_ksm)
+		return NULL;
+	return ksym.compat.task_early_kill(tsk, force_early);
+}
+
+void ksmod_add_to_kill(struct task_struct *tsk, struct page *page,
+		       struct vm_area_struct *vma, struct list_head *to_kill,
+		       unsigned long addr)
+{
+	ksym.compat.add_to_kill_ksm(tsk, page, vma, to_kill, addr);
 }
 
 /*
@@ -204,21 +294,41 @@ pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr)
 	return pte;
 }
 
-/*
- * Does @addr map a KSM zero page, one that unmerging must break? Only
- * where core mm marks them (6.12); 6.1's zero pages cannot be told from
- * a read fault's, and 6.1's KSM leaves them all alone (break_ksm() looks
- * at PageKsm only): false there.
- */
-bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
+/* A KSM zero page's pte: core mm marks it dirty where it counts them */
+static inline bool ksmod_is_ksm_zero_pte(pte_t pte)
 {
 #if KSMOD_KSM_ZERO_PAGES_COUNTED
+	return is_ksm_zero_pte(pte);
+#else
+	return false;
+#endif
+}
+
+/**
+ * ksmod_ksm_page_at() - must unmerging break what @addr maps?
+ * @vma:	the VMA, its mmap lock held
+ * @addr:	the address
+ *
+ * True for an order-0 KSM page, also one under migration (the kernel's
+ * break_ksm() looks with FW_MIGRATION / FOLL_MIGRATION: a migration entry
+ * is still a KSM page, and the unshare fault then waits for it), and for a
+ * KSM zero page where core mm marks them (6.12). 6.1's zero pages cannot be
+ * told from a read fault's, and 6.1's KSM leaves them all alone: not there.
+ */
+bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr)
+{
+#ifdef KSMOD_HAVE_FOLIO_WALK
 	struct folio_walk fw;
+	struct folio *folio;
 	bool ret = false;
 
-	if (ksym.compat.folio_walk_start(&fw, vma, addr, FW_ZEROPAGE)) {
-		ret = fw.level == FW_LEVEL_PTE && is_ksm_zero_pte(fw.pte);
-		/* folio_walk_end() */
+	folio = ksym.compat.folio_walk_start(&fw, vma, addr,
+					     FW_MIGRATION | FW_ZEROPAGE);
+	if (folio) {
+		/* an order-0 folio is always mapped by a pte */
+		ret = !folio_test_large(folio) &&
+		      (folio_test_ksm(folio) || ksmod_is_ksm_zero_pte(fw.pte));
+		/* folio_walk_end(), whose last call is not exported */
 		spin_unlock(fw.ptl);
 		if (fw.level == FW_LEVEL_PTE)
 			pte_unmap(fw.ptep);
@@ -226,7 +336,17 @@ bool ksmod_ksm_zero_pte_at(struct vm_area_struct *vma, unsigned long addr)
 	}
 	return ret;
 #else
-	return false;
+	struct page *page;
+	bool ret;
+
+	/* FOLL_MIGRATION: waits for a migration entry to go, then looks */
+	page = ksym.compat.follow_page(vma, addr, FOLL_GET | FOLL_MIGRATION |
+				       FOLL_REMOTE);
+	if (IS_ERR_OR_NULL(page))
+		return false;
+	ret = PageKsm(page);
+	put_page(page);
+	return ret;
 #endif
 }
 

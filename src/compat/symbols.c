@@ -40,6 +40,11 @@ struct ksym ksmod_compat_symtab[] = {
 #ifdef KSMOD_HAVE_COLLECT_PROCS_KSM
 	KSYM_ENTRY_RAW(collect_procs_ksm, ksym.compat.collect_procs_ksm,
 		       KSYM_REQUIRED | KSYM_HOOKED),
+	/* mm/internal.h: without them, no early kill for ksmod's pages */
+	KSYM_ENTRY_RAW(task_early_kill, ksym.compat.task_early_kill,
+		       KSYM_CALLED),
+	KSYM_ENTRY_RAW(add_to_kill_ksm, ksym.compat.add_to_kill_ksm,
+		       KSYM_CALLED),
 #endif
 #ifdef KSMOD_HAVE_MMF_VM_MERGE_ANY
 	/* the kernel's prctl calls them; ksmod calls them for the kernel's mms */

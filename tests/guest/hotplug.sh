@@ -6,8 +6,8 @@
 # stable node is left pointing into the offlined memory. With the system's
 # default THP (always; these buffers are smaller than a huge page), then
 # the THP matrix (lib.sh): in each mode, node 1's memory goes offline while
-# 4 processes merge 512 pages each (whole huge pages where the mode gives
-# them, kpageflags shows it), and comes back online after.
+# 4 processes merge 512 pages each, 16 contents (whole huge pages where
+# the mode gives them, kpageflags shows it), and comes back online after.
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -56,8 +56,8 @@ for mode in $(thp_modes); do
 	thp_set "$mode"
 	offline_node1 1
 	# shellcheck disable=SC2046 # word splitting wanted
-	t_ok "THP $mode: 4 x 512 pages merge while node 1 goes offline: 8 frames, intact" \
-		ksm_merge $(thp_opt "$mode") -E "$(thp_want "$mode")" -t "$TM_SECS" 4 512 8
+	t_ok "THP $mode: 4 x 512 pages merge while node 1 goes offline: 16 frames, intact" \
+		ksm_merge $(thp_opt "$mode") -E "$(thp_want "$mode")" -t "$TM_SECS" 4 512 16
 	wait $off
 	diag "THP $mode: offlined $(wc -w </tmp/offlined) blocks"
 	online_again

@@ -43,7 +43,9 @@
 #   wait_for SECS CMD...    retry CMD every 0.1 s until it succeeds, or
 #                           return 1 after SECS
 #   ksmod_load [PARAM=V...] insmod /lib/ksmod/ksmod.ko
-#   ksmod_unload            rmmod ksmod, failing after $KSMOD_RMMOD_TIMEOUT s
+#   ksmod_unload            run=2 (unmerge everything, as modprobe -r does),
+#                           then rmmod ksmod, failing after
+#                           $KSMOD_RMMOD_TIMEOUT s
 #   ksm_counts SHD SHG      true if ksmod's pages_shared, pages_sharing are
 #                           SHD, SHG (for wait_for)
 #   ksmod_loaded            true if the ksmod module is loaded
@@ -372,7 +374,14 @@ ksmod_load() {
 	helper_load ksmod "$@"
 }
 
+# As modprobe -r does (the package's modprobe.d rule): unmerge everything
+# first, since ksmod stays loaded while a page it merged exists.
 ksmod_unload() {
+	if [ -e /sys/module/ksmod/ksm/run ] &&
+	   ! echo 2 2>/dev/null >/sys/module/ksmod/ksm/run; then
+		echo "ksmod_unload: run=2 failed: $(dmesg | sed -n 's/.*ksmod: run=2: //p' | tail -n 1)" >&2
+		return 1
+	fi
 	helper_unload ksmod
 }
 

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # merge: identical pages of 2 and 8 processes end up on one frame per
-# content (pagemap), counters agree, bytes survive copy-on-write; run=2,
-# unregistering and unload give every page its own frame again; nothing
-# is left behind. All of it with the system's default THP (always: buffers
-# here are mostly smaller than a huge page). Then the THP matrix (lib.sh):
-# in each mode, with buffers of whole huge pages (2 processes x 1024 pages,
-# 16 contents: every huge page holds 32 pages of each content; kpageflags
-# shows what backs them before merging): merged on one frame per content
-# and intact after copy-on-write; run=2, unregistering and unload (2 x 512
+# content (pagemap), counters agree, bytes survive copy-on-write; run=2 and
+# unregistering give every page its own frame again; rmmod is refused while
+# a merged page exists, and works after run=2; nothing is left behind. All
+# of it with the system's default THP (always: buffers here are mostly
+# smaller than a huge page). Then the THP matrix (lib.sh): in each mode,
+# with buffers of whole huge pages (2 processes x 1024 pages, 16 contents:
+# every huge page holds 32 pages of each content; kpageflags shows what
+# backs them before merging): merged on one frame per content and intact
+# after copy-on-write; run=2, unregistering, and run=2 then rmmod (2 x 512
 # pages, 8 contents) give every page its own frame again. A mode stops at
 # its first failure.
 # shellcheck source=tests/guest/lib.sh
@@ -93,8 +94,17 @@ t_ok "unregistering gives every page its own frame again" \
 	ksm_merge -t 60 -x unregister 4 16 2
 t_ok "nothing left behind" wait_for 20 settled
 
-t_ok "unload while merged gives every page its own frame again" \
-	ksm_merge -t 60 -x "rmmod ksmod" 4 16 2
+# Nothing is left behind: ksmod stays loaded while a page it merged exists.
+dmesg_mark unload
+t_ok "rmmod while merged is refused, every page still shared and intact" \
+	ksm_merge -t 60 -f "rmmod ksmod 2>/tmp/rmmod.err" 4 16 2
+t_match "rmmod says ksmod is in use" "$(cat /tmp/rmmod.err)" \
+	"can't unload module 'ksmod': Resource temporarily unavailable"
+t_dmesg "dmesg says how to unmerge" \
+	'ksmod: merged pages exist: ksmod stays loaded until they are unmerged \(echo 2 > /sys/module/ksmod/ksm/run\)'
+t_ok "ksmod is still loaded" ksmod_loaded
+t_ok "run=2, then rmmod: every page has its own frame again" \
+	ksm_merge -t 60 -x "echo 2 > $K/run && rmmod ksmod" 4 16 2
 t_not "ksmod is unloaded" ksmod_loaded
 
 # The THP matrix.
@@ -111,8 +121,8 @@ for mode in $(thp_modes); do
 	kwrite $K/run 1
 	t_ok "THP $mode: unregistering gives every page its own frame again" \
 		ksm_merge "$@" -r -x unregister 2 512 8 || continue
-	t_ok "THP $mode: unload gives every page its own frame again" \
-		ksm_merge "$@" -x "rmmod ksmod" 2 512 8
+	t_ok "THP $mode: run=2, then rmmod: every page has its own frame again" \
+		ksm_merge "$@" -x "echo 2 > $K/run && rmmod ksmod" 2 512 8
 	ksmod_loaded || ksmod_load $LOAD
 done
 t_ok "nothing left behind" wait_for 20 settled

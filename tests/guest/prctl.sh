@@ -7,14 +7,16 @@
 # (page frames from pagemap), also those it maps later; a forked child and
 # an exec'd program are merge-any too; PR_SET_MEMORY_MERGE 0 unmerges and
 # the counters drop; its own MADV_UNMERGEABLE sticks; a process the
-# kernel's KSM registered before the load stays the kernel's; unload leaves
-# a merge-any process to the kernel's KSM (6.12), or plain (6.1).
+# kernel's KSM registered before the load stays the kernel's; unload (after
+# run=2) leaves a merge-any process to the kernel's KSM (6.12), or plain
+# (6.1).
 # With the system's default THP (always; these buffers are smaller than a
 # huge page), then the THP matrix (lib.sh): in each mode, a merge-any
-# process maps 1024 pages of 8 contents (whole huge pages where the mode
-# gives them, prctl_merge thp shows what backs them), they merge on 8
-# frames, a forked child's new 512 pages merge onto them too, and every
-# byte survives copy-on-write.
+# process maps 1024 pages of 16 contents (whole huge pages where the mode
+# gives them, prctl_merge thp shows what backs them), they merge on 16
+# frames, a forked child's new 512 pages merge onto them too (160 mappings
+# of a page, within max_page_sharing), and every byte survives
+# copy-on-write.
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -151,18 +153,18 @@ t_ok "nothing left behind" wait_for 20 settled
 for mode in $(thp_modes); do
 	thp_set "$mode"
 	# shellcheck disable=SC2046 # word splitting wanted
-	out=$(prctl_merge $(thp_opt "$mode") map 1024 8 thp set 1 \
-		merged "$TM_SECS" fork get map 512 8 merged "$TM_SECS" cow)
+	out=$(prctl_merge $(thp_opt "$mode") map 1024 16 thp set 1 \
+		merged "$TM_SECS" fork get map 512 16 merged "$TM_SECS" cow)
 	diag "THP $mode: $(printf '%s\n' "$out" | tr '\n' '|')"
 	census=$(res 2)
 	# shellcheck disable=SC2046 # word splitting wanted
 	set -- $(echo "$census" | sed -n 's|^thp \([0-9]*\)/\([0-9]*\) folios=\([0-9]*\)$|\1 \2 \3|p')
 	t_ok "THP $mode: the pages are what the mode gives ($census)" \
 		thp_backed "$mode" "${1:-x}" "${2:-y}" "${3:-0}"
-	t_is "THP $mode: a merge-any process's 1024 pages share 8 frames" \
-		"$(res 3)/$(res 4)" "set ok/merged frames=8 pages=1024"
+	t_is "THP $mode: a merge-any process's 1024 pages share 16 frames" \
+		"$(res 3)/$(res 4)" "set ok/merged frames=16 pages=1024"
 	t_is "THP $mode: its forked child's 512 new pages merge onto them" \
-		"$(res 6)/$(res 8)" "get 1/merged frames=8 pages=1536"
+		"$(res 6)/$(res 8)" "get 1/merged frames=16 pages=1536"
 	t_is "THP $mode: every byte survives copy-on-write" "$(res 9)" "cow ok"
 	t_is "THP $mode: the child exited well" "$(res 5)" "fork status=0"
 done
@@ -172,7 +174,7 @@ t_ok "nothing left behind" wait_for 20 settled
 # Unload while a merge-any process lives.
 dmesg_mark unload
 if [ -n "$native" ]; then
-	out=$(prctl_merge set 1 map 16 4 merged 60 run "rmmod ksmod" get mg \
+	out=$(prctl_merge set 1 map 16 4 merged 60 run "echo 2 >$K/run && rmmod ksmod" get mg \
 		unmerged 30 check map 16 4 mg \
 		run "echo 1000 >$KK/pages_to_scan && echo 10 >$KK/sleep_millisecs && echo 1 >$KK/run" \
 		merged 60 set 0 get unmerged 60 settle $KK/pages_sharing 0 60 \
@@ -197,7 +199,7 @@ if [ -n "$native" ]; then
 	t_is "the kernel's KSM stops" "$(res 17)" "run ok"
 	t_is "every byte survives copy-on-write" "$(res 18)" "cow ok"
 else
-	out=$(prctl_merge set 1 map 16 4 merged 60 run "rmmod ksmod" get mg \
+	out=$(prctl_merge set 1 map 16 4 merged 60 run "echo 2 >$K/run && rmmod ksmod" get mg \
 		unmerged 30 check map 16 4 mg cow)
 	diag "$(printf '%s\n' "$out" | tr '\n' '|')"
 	t_is "ksmod unloads while a merge-any process lives" "$(res 4)" "run ok"

@@ -12,8 +12,8 @@
 # them): in each mode, the pages are swapped out before merging (huge pages
 # go out whole), merge from swap, and the merged pages are swapped out and
 # in again and merge again (ksm_merge -S, -s); merged pages move to the
-# other node (-m); and 4 processes merge while compaction runs. A mode
-# stops at its first failure.
+# other node (-m); and 4 processes (16 contents) merge while compaction
+# runs. A mode stops at its first failure.
 # ksmod-modules: zram
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
@@ -73,8 +73,8 @@ for mode in $(thp_modes); do
 	m0=$(migrated)
 	compact_loop &
 	compactor=$!
-	t_ok "THP $mode: 4 x 512 pages merge while compaction moves pages: 8 frames, intact" \
-		ksm_merge "$@" 4 512 8
+	t_ok "THP $mode: 4 x 512 pages merge while compaction moves pages: 16 frames, intact" \
+		ksm_merge "$@" 4 512 16
 	kill $compactor
 	wait $compactor 2>/dev/null
 	diag "THP $mode: pages migrated meanwhile: $(($(migrated) - m0))"
