@@ -9,8 +9,9 @@
 # With the system's default THP (always; these buffers are smaller than a
 # huge page), then the THP matrix (lib.sh): in each mode, a process with
 # 512 identical pages (one huge page where the mode gives it, dupmem thp
-# shows what backs it) merges them, forks and exits 50 times, each child
-# reading its copy, and leaves no slot behind when it exits.
+# shows what backs it) merges them (on 2 frames: max_page_sharing is 256),
+# forks and exits 50 times, each child reading its copy, and leaves no slot
+# behind when it exits.
 # shellcheck disable=SC2154 # NAME_pid, NAME_addr...: set by dm_start
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
@@ -98,8 +99,12 @@ t_is "mm_slots never moved" "$(slots)" "$s0"
 t_is "QUERY: N is nobody's" "$(q "$N_pid")" "owner=none nr=0"
 dm_stop N
 
-# The THP matrix.
-frames_le() { [ "$(dm "$1" frames | sed -n 's/.* distinct=\([0-9]*\).*/\1/p')" -le "$2" ] 2>/dev/null; }
+# The THP matrix, with the scanner running.
+K=/sys/module/ksmod/ksm
+kwrite $K/pages_to_scan 1000
+kwrite $K/sleep_millisecs 10
+kwrite $K/run 1
+frames_are() { [ "$(dm "$1" frames | sed -n 's/.* distinct=\([0-9]*\).*/\1/p')" = "$2" ]; }
 for mode in $(thp_modes); do
 	thp_set "$mode"
 	# shellcheck disable=SC2046 # word splitting wanted
@@ -110,8 +115,8 @@ for mode in $(thp_modes); do
 	t_ok "THP $mode: they are what the mode gives ($census)" \
 		thp_backed "$mode" "$(n thp)" 512 "$(n heads)"
 	t_ok "THP $mode: T madvises them" dm T madvise
-	# one frame, or two where a KSM page maps at most 256 pages
-	t_ok "THP $mode: they merge" wait_for "$TM_SECS" frames_le T 2
+	# a KSM page maps at most max_page_sharing (256) pages: two frames
+	t_ok "THP $mode: they merge on 2 frames" wait_for "$TM_SECS" frames_are T 2
 	t_ok "THP $mode: 50 fork+exit cycles of T, each child's data intact" \
 		dm_slow T forkloop 50
 	t_slots "THP $mode: they leave no slot behind" $((s0 + 1))
@@ -121,6 +126,8 @@ for mode in $(thp_modes); do
 	t_slots "THP $mode: T exits, its slot goes" "$s0"
 done
 thp_restore
+kwrite $K/run 2
+kwrite $K/run 0
 
 # Unload while a registered process forks and exits as fast as it can.
 t_ok "L starts and madvises MADV_MERGEABLE" dm_start L -m -n 16
