@@ -86,8 +86,7 @@ for mode in always never; do
 	if tail_runs $K ksmod $mode && [ -s kernel.$mode.ms ]; then
 		km=$(median kernel.$mode.ms) mm=$(median ksmod.$mode.ms)
 		bound=$(($(slowest kernel.$mode.ms) * 10 + 5000))
-		diag "THP $mode: median time to the full merge: kernel $km ms, ksmod $mm ms," \
-			"ratio $(awk -v a="$mm" -v b="$km" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
+		diag "THP $mode: median time to the full merge: kernel $km ms, ksmod $mm ms, ratio $(awk -v a="$mm" -v b="$km" 'BEGIN { printf "%.2f", b ? a / b : 0 }')"
 		t_ok "THP $mode: ksmod's slowest run ($(slowest ksmod.$mode.ms) ms) within 10 x the kernel's slowest + 5 s ($bound ms)" \
 			test "$(slowest ksmod.$mode.ms)" -le "$bound"
 	fi

@@ -163,21 +163,6 @@ static int kthread_cpu(pid_t pid, long long *ticks, long long *ns)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * One process: map, fill, advise, say "ready"; then answer each "p" with
  * its NPAGES pfns (0: not present), until "q" or EOF.

@@ -292,17 +292,7 @@ static pid_t pids[MAX_WORKERS];
 
 static int put(int fd, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return write_all(fd, buf, len);
 }
 
 static int put_u64(int fd, uint64_t v)

@@ -51,6 +51,22 @@ static inline int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* write() until @len bytes went; -1 on error */
+static inline int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 /* qsort() order of uint64_t (page frame numbers) */
 static inline int cmp_u64(const void *a, const void *b)
 {
