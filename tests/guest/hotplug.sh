@@ -24,13 +24,16 @@ t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=
 
 # offline_node1 DELAY: offline, from the top, the blocks of node 1 that can
 # go, after DELAY seconds, in the background; their names in /tmp/offlined
+# (and how long it took, in /tmp/offline.secs)
 offline_node1() {
 	(
 		sleep "$1"
+		t0=$(cut -d' ' -f1 /proc/uptime)
 		for b in $(ls -d /sys/devices/system/node/node1/memory[0-9]* | sort -t y -k 2 -n -r); do
 			[ "$(cat "$b/state")" = online ] || continue
 			echo offline >"$b/state" 2>/dev/null && echo "${b##*/}"
 		done >/tmp/offlined
+		awk -v t0="$t0" '{ printf "%.1f\n", $1 - t0 }' /proc/uptime >/tmp/offline.secs
 	) &
 	off=$!
 }
@@ -55,11 +58,13 @@ online_again
 for mode in $(thp_modes); do
 	thp_set "$mode"
 	offline_node1 1
+	# pages being moved out cannot merge meanwhile: twice the usual time
 	# shellcheck disable=SC2046 # word splitting wanted
 	t_ok "THP $mode: 4 x 512 pages merge while node 1 goes offline: 16 frames, intact" \
-		ksm_merge $(thp_opt "$mode") -E "$(thp_want "$mode")" -t "$TM_SECS" 4 512 16
+		ksm_merge $(thp_opt "$mode") -E "$(thp_want "$mode")" \
+		-t $((TM_SECS * 2)) 4 512 16
 	wait $off
-	diag "THP $mode: offlined $(wc -w </tmp/offlined) blocks"
+	diag "THP $mode: offlined $(wc -w </tmp/offlined) blocks in $(cat /tmp/offline.secs) s"
 	online_again
 done
 t_ok "ksmod unloads" ksmod_unload

@@ -13,6 +13,9 @@
 #         huge pages (kpageflags THP, AnonHugePages 0) on the deferred split
 #         queue (thp_deferred_split_page grows); the dropped halves read
 #         zeroes (or are gone) at the end
+#   ptemapped  each huge page mapped by ptes, whole: mprotect of its last
+#         subpage to read-only and back split the PMD (AnonHugePages 0,
+#         kpageflags THP)
 #   fork  a process forks once its huge pages are filled, neither writes
 #         (the child's pages are on its parent's frames, pagemap), and a
 #         third process has the same subpages 1..511
@@ -21,12 +24,13 @@
 
 K=/sys/module/ksmod/ksm
 KK=/sys/kernel/mm/ksm
-CASES="half fork"
+CASES="half ptemapped fork"
 
 ksmod_loaded && ksmod_unload
 desc() {
 	case $1 in
 	half) echo "huge pages half unmapped (munmap, MADV_DONTNEED), then merged" ;;
+	ptemapped) echo "huge pages mapped by ptes, whole (mprotect split the PMD), then merged" ;;
 	fork) echo "huge pages shared by parent and child after fork, merged with a third process" ;;
 	esac
 }

@@ -51,6 +51,11 @@
  *              read 0, their pages still KPF_THP, thp_deferred_split_page
  *              must grow); the dropped halves must read zeroes or be gone at
  *              the end [257n]
+ *   ptemapped  2 workers; subpages 1..511 alike; every huge page is
+ *              mapped by ptes before merging (its last subpage made
+ *              read-only and writable again: the PMD splits, the huge page
+ *              stays whole and all mapped; AnonHugePages must read 0, the
+ *              pages still KPF_THP) [513n]
  *   fork       worker 0 madvises, then forks worker 2 (neither writes: they
  *              share the huge pages, checked by pagemap); worker 1 has the
  *              same subpages 1..511: three processes, two memories; the
@@ -100,10 +105,12 @@
 #define MAX_WORKERS 3
 #define TWOSCANS_PAGES 10
 
-enum layout { NONHEAD, TWINS, ZERO, HALF, FORK, KHUGEPAGED, TWOSCANS };
+enum layout { NONHEAD, TWINS, ZERO, HALF, PTEMAPPED, FORK, KHUGEPAGED,
+	      TWOSCANS };
 
 static const char *const case_names[] = {
-	"nonhead", "twins", "zero", "half", "fork", "khugepaged", "twoscans",
+	"nonhead", "twins", "zero", "half", "ptemapped", "fork", "khugepaged",
+	"twoscans",
 };
 
 static long psize;
@@ -136,7 +143,7 @@ static enum kind content(int owner, long hp, long sub, uint64_t *id)
 	case TWOSCANS:
 		*id = 7;
 		return K_PAT;
-	default:	/* NONHEAD, HALF, FORK */
+	default:	/* NONHEAD, HALF, PTEMAPPED, FORK */
 		if (!sub)
 			break;
 		*id = hp * SUBPAGES + sub;
@@ -182,6 +189,8 @@ static long ideal_frames(void)
 		return 2 * nhuge + (SUBPAGES / 2 - 1) * nhuge;
 	case HALF:
 		return 2 * nhuge + (SUBPAGES / 2 - 1) * nhuge;
+	case PTEMAPPED:
+		return 2 * nhuge + (SUBPAGES - 1) * nhuge;
 	case ZERO:
 		return (SUBPAGES - SUBPAGES / 16) * nhuge + 1;
 	case FORK:
@@ -210,6 +219,7 @@ static int nworkers(void)
 		return 1;
 	case ZERO:
 	case HALF:
+	case PTEMAPPED:
 		return 2;
 	default:
 		return 3;
@@ -491,6 +501,14 @@ static int worker(int slot)
 
 		if (slot == 0 ? munmap(h, HPAGE_SIZE / 2) :
 				madvise(h, HPAGE_SIZE / 2, MADV_DONTNEED))
+			return 1;
+	}
+	/* the PMD splits into ptes, the huge page stays whole and mapped */
+	for (hp = 0; lay == PTEMAPPED && hp < nhuge; hp++) {
+		char *last = buf + (hp + 1) * HPAGE_SIZE - psize;
+
+		if (mprotect(last, psize, PROT_READ) ||
+		    mprotect(last, psize, PROT_READ | PROT_WRITE))
 			return 1;
 	}
 	/* the buffer's address is of no interest: report readiness */
@@ -801,8 +819,8 @@ int main(int argc, char **argv)
 			       w);
 			ok = 0;
 		}
-		if (lay == HALF && v[6]) {
-			printf("worker %d: the half huge pages are still "
+		if ((lay == HALF || lay == PTEMAPPED) && v[6]) {
+			printf("worker %d: the huge pages are still "
 			       "PMD-mapped\n", w);
 			ok = 0;
 		}
