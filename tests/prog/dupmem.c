@@ -54,6 +54,12 @@
  *                  present=N thp=N heads=N zero=N swapped=N" (pages
  *                  present; in large folios, huge pages or multi-size THP;
  *                  heads of those folios; the zero page; swapped out)
+ *   swapped        how many pages of the buffer are swapped out (pagemap):
+ *                  "ok N"
+ *   pfns           the frame of each present page of the buffer, in hex:
+ *                  "ok PFN PFN..."
+ *   spin SECS      run on the CPU for SECS seconds without touching the
+ *                  buffer (NUMA balancing scans running tasks): "ok"
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -71,6 +77,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "errname.h"
 #include "util.h"
@@ -326,6 +333,80 @@ out:
 	free(pfns);
 	free(pages);
 	free(status);
+}
+
+static void do_swapped(void)
+{
+	const struct buf *b = &bufs[0];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	size_t off, n = 0;
+
+	if (fd < 0) {
+		answer("error %s", errname(errno));
+		return;
+	}
+	for (off = 0; off < b->len; off += page_size) {
+		uint64_t e;
+
+		if (in_hole(b, off))
+			continue;
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+			answer("error pagemap %s", errname(errno));
+			close(fd);
+			return;
+		}
+		n += !!(e & (1ULL << 62));
+	}
+	close(fd);
+	answer("ok %zu", n);
+}
+
+static void do_pfns(void)
+{
+	const struct buf *b = &bufs[0];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	char *line = malloc(b->len / page_size * 17 + 3), *p = line;
+	size_t off;
+
+	if (fd < 0 || !line) {
+		answer("error %s", errname(errno));
+		goto out;
+	}
+	p += sprintf(p, "ok");
+	for (off = 0; off < b->len; off += page_size) {
+		uint64_t e;
+
+		if (in_hole(b, off))
+			continue;
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+			answer("error pagemap %s", errname(errno));
+			goto out;
+		}
+		if (e & (1ULL << 63))
+			p += sprintf(p, " %llx",
+				     (unsigned long long)(e & ((1ULL << 55) - 1)));
+	}
+	answer("%s", line);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+}
+
+static void do_spin(const char *arg)
+{
+	struct timespec t0, t;
+	volatile unsigned long n = 0;
+	double secs = arg ? atof(arg) : 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	answer("ok");
 }
 
 static void do_move(const char *arg)
@@ -629,6 +710,12 @@ int main(int argc, char **argv)
 			do_move(arg);
 		else if (!strcmp(cmd, "thp"))
 			do_thp();
+		else if (!strcmp(cmd, "swapped"))
+			do_swapped();
+		else if (!strcmp(cmd, "pfns"))
+			do_pfns();
+		else if (!strcmp(cmd, "spin"))
+			do_spin(arg);
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else
