@@ -6,6 +6,12 @@
 # mm_slots in /sys/kernel/debug/ksmod/objects goes back where it was, also
 # after 1000 fork+exit cycles; forks of processes nobody registered take
 # no slot; unload while a registered process forks and exits in a loop.
+# With the system's default THP (always; these buffers are smaller than a
+# huge page), then the THP matrix (lib.sh): in each mode, a process with
+# 512 identical pages (one huge page where the mode gives it, dupmem thp
+# shows what backs it) merges them (on 2 frames: max_page_sharing is 256),
+# forks and exits 50 times, each child reading its copy, and leaves no slot
+# behind when it exits.
 # shellcheck disable=SC2154 # NAME_pid, NAME_addr...: set by dm_start
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
@@ -92,6 +98,36 @@ t_ok "100 fork+exit cycles of N" dm N forkloop 100
 t_is "mm_slots never moved" "$(slots)" "$s0"
 t_is "QUERY: N is nobody's" "$(q "$N_pid")" "owner=none nr=0"
 dm_stop N
+
+# The THP matrix, with the scanner running.
+K=/sys/module/ksmod/ksm
+kwrite $K/pages_to_scan 1000
+kwrite $K/sleep_millisecs 10
+kwrite $K/run 1
+frames_are() { [ "$(dm "$1" frames | sed -n 's/.* distinct=\([0-9]*\).*/\1/p')" = "$2" ]; }
+for mode in $(thp_modes); do
+	thp_set "$mode"
+	# shellcheck disable=SC2046 # word splitting wanted
+	t_ok "THP $mode: T starts with 512 identical pages" \
+		dm_start T $(thp_opt "$mode") -n 512 -f 0x54 || continue
+	census=$(dm T thp)
+	n() { echo "$census" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+	t_ok "THP $mode: they are what the mode gives ($census)" \
+		thp_backed "$mode" "$(n thp)" 512 "$(n heads)"
+	t_ok "THP $mode: T madvises them" dm T madvise
+	# a KSM page maps at most max_page_sharing (256) pages: two frames
+	t_ok "THP $mode: they merge on 2 frames" wait_for "$TM_SECS" frames_are T 2
+	t_ok "THP $mode: 50 fork+exit cycles of T, each child's data intact" \
+		dm_slow T forkloop 50
+	t_slots "THP $mode: they leave no slot behind" $((s0 + 1))
+	t_ok "THP $mode: T's data is intact" dm T check
+	dm_send T exit
+	wait "$T_pid"
+	t_slots "THP $mode: T exits, its slot goes" "$s0"
+done
+thp_restore
+kwrite $K/run 2
+kwrite $K/run 0
 
 # Unload while a registered process forks and exits as fast as it can.
 t_ok "L starts and madvises MADV_MERGEABLE" dm_start L -m -n 16

@@ -33,6 +33,7 @@
 #   t_done                  print the plan if not yet printed; exit 0 if
 #                           everything passed, else 1
 #   diag MSG...             print "# MSG"
+#   diag_file FILE          print FILE as "#   " lines (at most 30)
 #   bail MSG                print "Bail out! MSG" and exit (a failure)
 #
 # Other helpers (return the command's status, print nothing on success):
@@ -70,6 +71,35 @@
 #                           if "ok..."); dm_send/dm_answer separately;
 #                           dm_stop NAME kills it
 #
+# Transparent huge pages (the THP matrix; see "Transparent huge pages"
+# below for the modes):
+#   thp_get FILE            the setting of FILE under $THP (e.g. enabled,
+#                           hugepages-16kB/enabled): the bracketed word of
+#                           "always [madvise] never", or the number
+#   thp_put FILE VALUE      write it
+#   thp_modes               the modes this kernel has: always madvise never,
+#                           and mthp16 mthp64 where multi-size THP exists
+#   thp_set MODE            switch the guest to MODE, then compact memory
+#   thp_restore             every THP setting back to its boot value (/init
+#                           calls it after each test)
+#   thp_opt MODE            the test programs' -h for MODE: "-h huge" under
+#                           madvise (programs ask with MADV_HUGEPAGE), else
+#                           "-h default" (the system's setting)
+#   thp_want MODE           ksm_merge -E for MODE: what must back a buffer of
+#                           whole 2 MiB before merging (kpageflags)
+#   thp_khugepaged MS       khugepaged scans and allocates every MS ms
+#   thp_backed MODE T P F   true if T of P pages in F large folios (a
+#                           census: dupmem thp, prctl_merge thp) is what
+#                           MODE gives a buffer of whole 2 MiB (thp_want)
+#   tm NAME THP_MERGE_ARGS  run tests/prog/thp_merge, its output in NAME.out
+#                           (the time limit of a merge, -t, is $TM_SECS:
+#                           a sixth of the test's limit, at least 20 s)
+#   tm_val NAME KEY         the value of "KEY value" in NAME.out
+#   tm_counts NAME          frames and counters of NAME.out in one line,
+#                           to compare two runs (ksmod's and the kernel's)
+#   t_tm NAME DESC          assertion: NAME.out ends "result ok" (else its
+#                           output is shown)
+#
 # Environment set by /init: KSMOD_TEST (test name), KSMOD_TIMEOUT (its time
 # limit in seconds), KSMOD_RMMOD_TIMEOUT.
 
@@ -96,6 +126,10 @@ _t_diag_file() {
 	sed -n '1,30s/^/#   /p' "$1"
 	_t_lines=$(wc -l <"$1")
 	[ "$_t_lines" -le 30 ] || printf '#   ... (%s lines)\n' "$_t_lines"
+}
+
+diag_file() {
+	_t_diag_file "$@"
 }
 
 plan() {
@@ -388,6 +422,169 @@ dmesg_since_mark() {
 
 dmesg_grep() {
 	dmesg_since_mark | grep -E -- "$1"
+}
+
+# --- Transparent huge pages --------------------------------------------------
+# The guest boots with each kernel's default: transparent_hugepage=always on
+# both Debian kernels (CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS=y in 6.1.0-* and
+# 6.12.*+deb12; tests/guest/thp.sh checks it), so any whole 2 MiB of
+# anonymous memory a program touches is a huge page, as on users' machines.
+# /init records every setting under $THP at boot (thp_save_boot) and puts
+# it back after each test (thp_restore): a test may change them freely.
+# The matrix modes (thp_set):
+#   always   enabled=always: the boot default
+#   madvise  enabled=madvise: huge pages only where a program asked with
+#            MADV_HUGEPAGE (thp_opt gives the programs "-h huge")
+#   never    enabled=never: no huge page at all
+#   mthp16   (6.12) enabled=never, hugepages-16kB/enabled=always: anonymous
+#            memory in 16 KiB multi-size THP folios, no 2 MiB ones
+#   mthp64   (6.12) the same with hugepages-64kB: 64 KiB folios
+THP=/sys/kernel/mm/transparent_hugepage
+THP_BOOT=/run/ksmod-thp.boot
+
+thp_get() {
+	_tg=$(cat "$THP/$1") || return 1
+	case $_tg in
+	*\[*\]*) _tg=${_tg#*\[} && _tg=${_tg%%\]*} ;;
+	esac
+	echo "$_tg"
+}
+
+thp_put() {
+	echo "$2" >"$THP/$1"
+}
+
+# The settings thp_restore puts back: the top level, khugepaged's, and
+# each multi-size THP size's (6.12).
+_thp_files() {
+	for _tf in enabled defrag use_zero_page khugepaged/defrag \
+		khugepaged/scan_sleep_millisecs khugepaged/alloc_sleep_millisecs \
+		khugepaged/pages_to_scan khugepaged/max_ptes_none \
+		khugepaged/max_ptes_swap khugepaged/max_ptes_shared \
+		"$THP"/hugepages-*kB/enabled; do
+		_tf=${_tf#"$THP"/}
+		[ -f "$THP/$_tf" ] && echo "$_tf"
+	done
+}
+
+thp_save_boot() {
+	[ -d $THP ] || return 0
+	for _tf in $(_thp_files); do
+		echo "$_tf $(thp_get "$_tf")"
+	done >$THP_BOOT
+}
+
+# thp_boot FILE: its value at boot
+thp_boot() {
+	awk -v f="$1" '$1 == f { print $2 }' $THP_BOOT 2>/dev/null
+}
+
+thp_restore() {
+	[ -f $THP_BOOT ] || return 0
+	# the per-size settings first: switching the top level back to
+	# "always" then starts khugepaged with the sizes as at boot
+	sort -r $THP_BOOT | while read -r _tf _tv; do
+		[ "$(thp_get "$_tf")" = "$_tv" ] || thp_put "$_tf" "$_tv"
+	done
+}
+
+thp_modes() {
+	_tm="always madvise never"
+	[ -f $THP/hugepages-16kB/enabled ] && _tm="$_tm mthp16"
+	[ -f $THP/hugepages-64kB/enabled ] && _tm="$_tm mthp64"
+	echo "$_tm"
+}
+
+thp_set() {
+	case $1 in
+	always | madvise | never) _ts_top=$1 _ts_kb="" ;;
+	mthp16) _ts_top=never _ts_kb=16 ;;
+	mthp64) _ts_top=never _ts_kb=64 ;;
+	*) echo "thp_set: no mode '$1'" >&2; return 1 ;;
+	esac
+	if [ -n "$_ts_kb" ] && [ ! -f "$THP/hugepages-${_ts_kb}kB/enabled" ]; then
+		echo "thp_set: this kernel has no ${_ts_kb} kB THP" >&2
+		return 1
+	fi
+	# every size as at boot (2 MiB: inherit, others: never), but the mode's
+	for _ts_f in "$THP"/hugepages-*kB/enabled; do
+		[ -f "$_ts_f" ] || continue
+		_ts_f=${_ts_f#"$THP"/}
+		_ts_v=$(thp_boot "$_ts_f")
+		[ "$_ts_f" = "hugepages-${_ts_kb}kB/enabled" ] && _ts_v=always
+		[ -z "$_ts_v" ] || thp_put "$_ts_f" "$_ts_v" || return 1
+	done
+	thp_put enabled "$_ts_top" || return 1
+	# free 2 MiB blocks, so that the huge pages asked for can be had
+	echo 1 >/proc/sys/vm/compact_memory
+}
+
+thp_opt() {
+	if [ "$1" = madvise ]; then echo "-h huge"; else echo "-h default"; fi
+}
+
+# Under always, a program that did not ask gets no direct compaction
+# (defrag=madvise), so some of its 2 MiB may be small pages: "some".
+thp_want() {
+	case $1 in
+	always) echo "some:512" ;;
+	madvise) echo "all:512" ;;
+	never) echo "none" ;;
+	mthp16) echo "some:4" ;;
+	mthp64) echo "some:16" ;;
+	*) echo "any" ;;
+	esac
+}
+
+thp_backed() {
+	_tbw=$(thp_want "$1")
+	case $_tbw in
+	all*) [ "$2" = "$3" ] || return 1 ;;
+	some*) [ "$2" -gt 0 ] || return 1 ;;
+	none) [ "$2" = 0 ] || return 1 ;;
+	esac
+	case $_tbw in
+	*:*) [ "$2" = $((${4:-0} * ${_tbw#*:})) ] ;;
+	esac
+}
+
+thp_khugepaged() {
+	thp_put khugepaged/scan_sleep_millisecs "$1" &&
+		thp_put khugepaged/alloc_sleep_millisecs "$1"
+}
+
+# --- thp_merge driver (tests/prog/thp_merge.c) -----------------------------
+TM_SECS=$((${KSMOD_TIMEOUT:-120} / 6))
+[ "$TM_SECS" -ge 20 ] || TM_SECS=20
+
+tm() {
+	_tmn=$1
+	shift
+	thp_merge -t "$TM_SECS" "$@" >"$_tmn.out" 2>&1
+}
+
+tm_val() {
+	awk -v k="$2" '$1 == k { v = $2 } END { print v }' "$1.out"
+}
+
+# (ksm_zero_pages where the kernel's KSM has it: 6.12)
+tm_counts() {
+	_tmz=""
+	[ -f /sys/kernel/mm/ksm/ksm_zero_pages ] &&
+		_tmz=" ksm_zero_pages=$(tm_val "$1" ksm_zero_pages)"
+	echo "frames=$(tm_val "$1" frames)" \
+		"pages_shared=$(tm_val "$1" pages_shared)" \
+		"pages_sharing=$(tm_val "$1" pages_sharing)$_tmz" \
+		"merging_pages=$(tm_val "$1" merging_pages)"
+}
+
+t_tm() {
+	if [ "$(tm_val "$1" result)" = ok ]; then
+		t_pass "$2"
+	else
+		t_fail "$2" "thp_merge said:"
+		diag_file "$1.out"
+	fi
 }
 
 # --- dupmem driver (tests/prog/dupmem.c) -----------------------------------

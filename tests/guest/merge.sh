@@ -4,7 +4,15 @@
 # merge: identical pages of 2 and 8 processes end up on one frame per
 # content (pagemap), counters agree, bytes survive copy-on-write; run=2 and
 # unregistering give every page its own frame again; rmmod is refused while
-# a merged page exists, and works after run=2; nothing is left behind.
+# a merged page exists, and works after run=2; nothing is left behind. All
+# of it with the system's default THP (always: buffers here are mostly
+# smaller than a huge page). Then the THP matrix (lib.sh): in each mode,
+# with buffers of whole huge pages (2 processes x 1024 pages, 16 contents:
+# every huge page holds 32 pages of each content; kpageflags shows what
+# backs them before merging): merged on one frame per content and intact
+# after copy-on-write; run=2, unregistering, and run=2 then rmmod (2 x 512
+# pages, 8 contents) give every page its own frame again. A mode stops at
+# its first failure.
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -98,4 +106,25 @@ t_ok "ksmod is still loaded" ksmod_loaded
 t_ok "run=2, then rmmod: every page has its own frame again" \
 	ksm_merge -t 60 -x "echo 2 > $K/run && rmmod ksmod" 4 16 2
 t_not "ksmod is unloaded" ksmod_loaded
+
+# The THP matrix.
+LOAD="run=1 pages_to_scan=1000 sleep_millisecs=10"
+t_ok "ksmod loads again, running" ksmod_load $LOAD || bail "cannot load ksmod"
+for mode in $(thp_modes); do
+	thp_set "$mode"
+	# shellcheck disable=SC2046 # word splitting wanted
+	set -- $(thp_opt "$mode") -E "$(thp_want "$mode")" -t "$TM_SECS"
+	t_ok "THP $mode: 2 x 1024 pages, 16 contents: 16 frames, then COW intact" \
+		ksm_merge "$@" 2 1024 16 || continue
+	t_ok "THP $mode: run=2 gives every page its own frame again" \
+		ksm_merge "$@" -x "echo 2 > $K/run" 2 512 8 || continue
+	kwrite $K/run 1
+	t_ok "THP $mode: unregistering gives every page its own frame again" \
+		ksm_merge "$@" -r -x unregister 2 512 8 || continue
+	t_ok "THP $mode: run=2, then rmmod: every page has its own frame again" \
+		ksm_merge "$@" -x "echo 2 > $K/run && rmmod ksmod" 2 512 8
+	ksmod_loaded || ksmod_load $LOAD
+done
+t_ok "nothing left behind" wait_for 20 settled
+t_ok "ksmod unloads" ksmod_unload
 t_done

@@ -10,6 +10,13 @@
 # kernel's KSM registered before the load stays the kernel's; unload (after
 # run=2) leaves a merge-any process to the kernel's KSM (6.12), or plain
 # (6.1).
+# With the system's default THP (always; these buffers are smaller than a
+# huge page), then the THP matrix (lib.sh): in each mode, a merge-any
+# process maps 1024 pages of 16 contents (whole huge pages where the mode
+# gives them, prctl_merge thp shows what backs them), they merge on 16
+# frames, a forked child's new 512 pages merge onto them too (160 mappings
+# of a page, within max_page_sharing), and every byte survives
+# copy-on-write.
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -140,6 +147,28 @@ t_is "its ordinary pages merge" "$(res 4)" "merged frames=4 pages=16"
 t_is "its hugetlb page is left alone, every byte intact" "$(res 6)" \
 	"hugecheck ok"
 t_is "and its other bytes survive copy-on-write" "$(res 7)" "cow ok"
+t_ok "nothing left behind" wait_for 20 settled
+
+# The THP matrix.
+for mode in $(thp_modes); do
+	thp_set "$mode"
+	# shellcheck disable=SC2046 # word splitting wanted
+	out=$(prctl_merge $(thp_opt "$mode") map 1024 16 thp set 1 \
+		merged "$TM_SECS" fork get map 512 16 merged "$TM_SECS" cow)
+	diag "THP $mode: $(printf '%s\n' "$out" | tr '\n' '|')"
+	census=$(res 2)
+	# shellcheck disable=SC2046 # word splitting wanted
+	set -- $(echo "$census" | sed -n 's|^thp \([0-9]*\)/\([0-9]*\) folios=\([0-9]*\)$|\1 \2 \3|p')
+	t_ok "THP $mode: the pages are what the mode gives ($census)" \
+		thp_backed "$mode" "${1:-x}" "${2:-y}" "${3:-0}"
+	t_is "THP $mode: a merge-any process's 1024 pages share 16 frames" \
+		"$(res 3)/$(res 4)" "set ok/merged frames=16 pages=1024"
+	t_is "THP $mode: its forked child's 512 new pages merge onto them" \
+		"$(res 6)/$(res 8)" "get 1/merged frames=16 pages=1536"
+	t_is "THP $mode: every byte survives copy-on-write" "$(res 9)" "cow ok"
+	t_is "THP $mode: the child exited well" "$(res 5)" "fork status=0"
+done
+thp_restore
 t_ok "nothing left behind" wait_for 20 settled
 
 # Unload while a merge-any process lives.

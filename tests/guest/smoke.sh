@@ -19,6 +19,8 @@ dmesg_mark smoke
 echo "ksmod-smoke: hello" >/dev/kmsg
 t_dmesg "/dev/kmsg writes reach the kernel log after the mark" '^\[ *[0-9.]+\] ksmod-smoke: hello$'
 
+# Any kernel file that refuses a bad word will do; the write fails, so
+# the huge page setting stays the boot's (always).
 t_errno "a bad sysfs write fails with EINVAL" EINVAL \
 	kwrite /sys/kernel/mm/transparent_hugepage/enabled bogus
 

@@ -3,11 +3,15 @@
  * bench_cost - what do page faults and madvise() cost a process that never
  * asked for KSM?  (benchmark, not a test)
  *
- *   bench_cost [-n NPAGES] [-r REPS] [-c CPU]
+ *   bench_cost [-n NPAGES] [-r REPS] [-c CPU] [-h default|huge|nohuge]
  *
  * Each measurement runs REPS times (default 5) on fresh mappings of NPAGES
- * private anonymous pages (default 2048, MADV_NOHUGEPAGE); the median is
- * printed. Timed with clock_gettime(CLOCK_MONOTONIC):
+ * private anonymous pages (default 2048); the median is printed. Huge
+ * pages (-h): as the system sets them ("default": with Debian's
+ * transparent_hugepage=always, a fault fills a whole 2 MiB), or
+ * MADV_HUGEPAGE ("huge"), or MADV_NOHUGEPAGE ("nohuge": one fault per
+ * page, what the numbers meant before). Timed with
+ * clock_gettime(CLOCK_MONOTONIC):
  *
  *   fault     write one byte to each page of a fresh mapping: ns per fault
  *   cow       fork a child that waits, then write one byte to each page the
@@ -34,14 +38,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef MADV_NOHUGEPAGE
-#define MADV_NOHUGEPAGE 15
-#endif
+#include "util.h"
 
 #define MAX_REPS 64
 #define WILLNEED_PAGES 64
 
 static long psize, npages;
+static int thp = THP_DEFAULT;	/* -h */
 
 static double now_ns(void)
 {
@@ -65,8 +68,8 @@ static char *map(long n, int populate)
 
 	if (p == MAP_FAILED)
 		fail("mmap");
-	if (madvise(p, n * psize, MADV_NOHUGEPAGE))
-		fail("madvise(MADV_NOHUGEPAGE)");
+	if (thp_apply(p, n * psize, thp))
+		fail("madvise (-h)");
 	if (populate)
 		for (i = 0; i < n; i++)
 			p[i * psize] = 1;
@@ -211,8 +214,12 @@ int main(int argc, char **argv)
 
 	psize = sysconf(_SC_PAGESIZE);
 	npages = 2048;
-	while ((opt = getopt(argc, argv, "n:r:c:")) != -1) {
-		if (opt == 'n')
+	while ((opt = getopt(argc, argv, "n:r:c:h:")) != -1) {
+		if (opt == 'h') {
+			thp = thp_parse(optarg);
+			if (thp < 0)
+				return 2;
+		} else if (opt == 'n')
 			npages = atol(optarg);
 		else if (opt == 'r')
 			reps = atoi(optarg);

@@ -5,13 +5,14 @@
  *
  *   bench_merge [-k SYSFS_DIR] [-n KTHREAD] [-t SECONDS]
  *               [-p PAGES_TO_SCAN] [-s SLEEP_MILLISECS]
- *               NPROC NPAGES NDISTINCT
+ *               [-h default|huge|nohuge] NPROC NPAGES NDISTINCT
  *
  * SYSFS_DIR (default /sys/kernel/mm/ksm) must show run=0. Sets
  * pages_to_scan and sleep_millisecs there (when given), then forks NPROC
- * processes; each maps NPAGES private anonymous pages (MADV_NOHUGEPAGE),
- * page i filled with pattern i % NDISTINCT, marks them MADV_MERGEABLE and
- * waits. Then:
+ * processes; each maps NPAGES private anonymous pages (at 2 MiB; huge
+ * pages as the system sets them, or -h huge: MADV_HUGEPAGE, -h nohuge:
+ * MADV_NOHUGEPAGE), page i filled with pattern i % NDISTINCT, marks them
+ * MADV_MERGEABLE and waits. Then:
  *
  *   1. reads the CPU time of the scanner kthread named KTHREAD (default
  *      ksmd): utime+stime of /proc/PID/stat (clock ticks) and the first
@@ -44,11 +45,9 @@
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE 12
 #endif
-#ifndef MADV_NOHUGEPAGE
-#define MADV_NOHUGEPAGE 15
-#endif
 
 static long psize;
+static int thp = THP_DEFAULT;	/* -h */
 static const char *dir = "/sys/kernel/mm/ksm";
 
 static double now_ms(void)
@@ -164,21 +163,6 @@ static int kthread_cpu(pid_t pid, long long *ticks, long long *ns)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * One process: map, fill, advise, say "ready"; then answer each "p" with
  * its NPAGES pfns (0: not present), until "q" or EOF.
@@ -186,16 +170,14 @@ static int write_all(int fd, const void *buf, size_t len)
 static int child(int rfd, int wfd, long npages, int ndistinct)
 {
 	size_t len = npages * psize;
-	char *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf = map_aligned(len);
 	uint64_t *pm = calloc(npages, 8);
 	char cmd = 'r';
 	long i;
 	int fd;
 
-	if (buf == MAP_FAILED || !pm)
+	if (!buf || !pm || thp_apply(buf, len, thp))
 		return 1;
-	madvise(buf, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < npages; i++)
 		memset(buf + i * psize, 'A' + (int)(i % ndistinct), psize);
 	if (madvise(buf, len, MADV_MERGEABLE))
@@ -271,8 +253,12 @@ int main(int argc, char **argv)
 
 	psize = sysconf(_SC_PAGESIZE);
 	hz = sysconf(_SC_CLK_TCK);
-	while ((opt = getopt(argc, argv, "k:n:t:p:s:")) != -1) {
-		if (opt == 'k')
+	while ((opt = getopt(argc, argv, "k:n:t:p:s:h:")) != -1) {
+		if (opt == 'h') {
+			thp = thp_parse(optarg);
+			if (thp < 0)
+				return 2;
+		} else if (opt == 'k')
 			dir = optarg;
 		else if (opt == 'n')
 			kname = optarg;

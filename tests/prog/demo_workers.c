@@ -6,7 +6,9 @@
  *   demo_workers NPROC MIB
  *
  * Forks NPROC processes; each maps MIB MiB of private anonymous memory
- * and fills it with the same data (256 different pages, repeated). None
+ * and fills it with the same data (256 different pages, repeated); huge
+ * pages are what the system gives (Debian: transparent_hugepage=always,
+ * so a worker's memory is mostly 2 MiB huge pages, as a real one's). None
  * of them asks for KSM: each prints "PID ADDRESS LENGTH" (hex address and
  * length) on one line, and they all sleep until killed.
  */
@@ -35,7 +37,6 @@ int main(int argc, char **argv)
 
 		if (buf == MAP_FAILED)
 			_exit(1);
-		madvise(buf, len, MADV_NOHUGEPAGE);
 		for (i = 0; i < len / psize; i++)
 			memset(buf + i * psize, (int)(i % 256), psize);
 		printf("%d %lx %lx\n", getpid(), (unsigned long)buf, len);

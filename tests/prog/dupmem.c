@@ -2,7 +2,8 @@
 /*
  * dupmem - a process with pages of identical content, for the guest tests.
  *
- *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2] [-c FIFO]
+ *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2]
+ *          [-h default|huge|nohuge] [-c FIFO]
  *
  *   -n PAGES  pages in the buffer (default 64)
  *   -f BYTE   fill byte (default 0x5a): every page is PAGES bytes of BYTE
@@ -15,11 +16,15 @@
  *             buffer is then the whole range, hole included
  *   -2        a second buffer: PAGES identical pages of BYTE ^ 0xff, never
  *             madvised before a "madvise 2" command
+ *   -h HOW    huge pages: "default" (the system's setting, as for any
+ *             program), "huge" (MADV_HUGEPAGE) or "nohuge"
+ *             (MADV_NOHUGEPAGE); default "default"
  *   -c FIFO   read commands from FIFO, opened read-write so that it never
  *             reaches end-of-file (default: stdin)
  *
- * Every buffer gets MADV_NOHUGEPAGE and sits between two PROT_NONE guard
- * pages, so that no VMA of it touches another buffer's. Once set up, it
+ * Every buffer starts at a 2 MiB boundary (whole 2 MiB of it get huge
+ * pages where the THP setting gives them) and sits between PROT_NONE
+ * guard pages, so that no VMA of it touches another buffer's. Once set up, it
  * prints one line (addresses in hex without 0x, lengths in bytes):
  *   pid=P addr=A end=E len=L pages=N [madv=ok|ERR] [hole=H hole_end=HE]
  *   [addr2=A2 end2=E2 len2=L2]
@@ -45,6 +50,10 @@
  *                  different frames; the nodes they are on, ascending)
  *   move NODE      move_pages(MPOL_MF_MOVE_ALL) every present page of the
  *                  buffer to NUMA node NODE: "ok moved=N" (pages now there)
+ *   thp            what backs the buffer (pagemap, /proc/kpageflags): "ok
+ *                  present=N thp=N heads=N zero=N swapped=N" (pages
+ *                  present; in large folios, huge pages or multi-size THP;
+ *                  heads of those folios; the zero page; swapped out)
  *   swapped        how many pages of the buffer are swapped out (pagemap):
  *                  "ok N"
  *   pfns           the frame of each present page of the buffer, in hex:
@@ -71,6 +80,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "errname.h"
+#include "util.h"
 
 struct buf {
 	char *addr;		/* start of the range (hole included) */
@@ -81,6 +91,7 @@ struct buf {
 };
 
 static long page_size;
+static int thp = THP_DEFAULT;	/* -h */
 static struct buf bufs[2];
 static int nbufs = 1;
 static pid_t child;
@@ -92,13 +103,10 @@ static void on_usr1(int sig)
 	usr1 = 1;
 }
 
-/* A PROT_NONE reservation of len plus a guard page each side. */
+/* A PROT_NONE reservation of len at 2 MiB, with guard pages each side. */
 static char *reserve(size_t len)
 {
-	char *r = mmap(NULL, len + 2 * page_size, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	return r == MAP_FAILED ? NULL : r + page_size;
+	return reserve_aligned(len);
 }
 
 static int in_hole(const struct buf *b, size_t off)
@@ -173,7 +181,7 @@ static int setup_buf(struct buf *b, size_t pages, int shared)
 		 MAP_FIXED | MAP_ANONYMOUS | (shared ? MAP_SHARED : MAP_PRIVATE),
 		 -1, 0) == MAP_FAILED)
 		return -1;
-	if (madvise(b->addr, b->len, MADV_NOHUGEPAGE))
+	if (thp_apply(b->addr, b->len, thp))
 		return -1;
 	if (b->hole && munmap(b->addr + b->len / 3, b->len / 3))
 		return -1;
@@ -434,6 +442,19 @@ out:
 	free(status);
 }
 
+static void do_thp(void)
+{
+	const struct buf *b = &bufs[0];
+	struct thp_census c;
+
+	if (thp_census(b->addr, b->len, &c)) {
+		answer("error pagemap %s", errname(errno));
+		return;
+	}
+	answer("ok present=%ld thp=%ld heads=%ld zero=%ld swapped=%ld",
+	       c.present, c.thp, c.heads, c.zero, c.swapped);
+}
+
 static void do_touch(const char *arg)
 {
 	long n = arg ? atol(arg) : 0, i;
@@ -554,7 +575,7 @@ static void do_forkloop(const char *arg, int exec, int until_usr1)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-s] [-H] [-2] [-c FIFO]\n");
+	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2] [-h default|huge|nohuge] [-c FIFO]\n");
 	exit(1);
 }
 
@@ -568,8 +589,13 @@ int main(int argc, char **argv)
 
 	page_size = sysconf(_SC_PAGESIZE);
 	signal(SIGUSR1, on_usr1);
-	while ((opt = getopt(argc, argv, "n:f:umlsH2c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:f:umlsH2h:c:")) != -1) {
 		switch (opt) {
+		case 'h':
+			thp = thp_parse(optarg);
+			if (thp < 0)
+				usage();
+			break;
 		case 'n':
 			pages = strtol(optarg, NULL, 0);
 			break;
@@ -682,6 +708,8 @@ int main(int argc, char **argv)
 			do_frames();
 		else if (!strcmp(cmd, "move"))
 			do_move(arg);
+		else if (!strcmp(cmd, "thp"))
+			do_thp();
 		else if (!strcmp(cmd, "swapped"))
 			do_swapped();
 		else if (!strcmp(cmd, "pfns"))

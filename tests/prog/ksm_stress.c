@@ -2,7 +2,7 @@
 /*
  * ksm_stress - data integrity while pages merge and unmerge under writers.
  *
- *   ksm_stress NPROC NPAGES SECONDS
+ *   ksm_stress [-h default|huge|nohuge] NPROC NPAGES SECONDS
  *
  * NPROC processes each own NPAGES mergeable pages, every page filled
  * with one of four patterns, so that pages keep merging with pages of
@@ -12,6 +12,8 @@
  * range read-only and writable again (mprotect), moves the whole buffer
  * elsewhere (mremap) or drops a page (MADV_DONTNEED) and refills it. After every step it checks every
  * byte it owns against what it wrote. Exit 0 when no byte was ever wrong.
+ * Buffers start at a 2 MiB boundary; -h: huge pages as the system sets
+ * them ("default"), MADV_HUGEPAGE ("huge") or MADV_NOHUGEPAGE ("nohuge").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,11 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #ifndef MADV_MERGEABLE
 #define MADV_MERGEABLE 12
 #endif
 
 static long psize;
+static int thp = THP_DEFAULT;	/* -h */
 
 struct shadow {
 	unsigned char fill;	/* byte of the whole page */
@@ -74,12 +79,10 @@ static int check_all(char *buf, struct shadow *sh, long n)
 
 static char *map_pages(long n)
 {
-	char *p = mmap(NULL, n * psize, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = map_aligned(n * psize);
 
-	if (p == MAP_FAILED)
+	if (!p || thp_apply(p, n * psize, thp))
 		return NULL;
-	madvise(p, n * psize, MADV_NOHUGEPAGE);
 	if (madvise(p, n * psize, MADV_MERGEABLE))
 		return NULL;
 	return p;
@@ -157,8 +160,13 @@ int main(int argc, char **argv)
 	int nproc, seconds, i, bad = 0;
 	long npages;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: ksm_stress NPROC NPAGES SECONDS\n");
+	if (argc == 6 && !strcmp(argv[1], "-h")) {
+		thp = thp_parse(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc != 4 || thp < 0) {
+		fprintf(stderr, "usage: ksm_stress [-h default|huge|nohuge] NPROC NPAGES SECONDS\n");
 		return 2;
 	}
 	psize = sysconf(_SC_PAGESIZE);

@@ -3,20 +3,26 @@
  * prctl_merge - prctl(PR_SET_MEMORY_MERGE) from a process that never
  * madvises, for the guest tests.
  *
- *   prctl_merge [-n FIRST] CMD...
+ *   prctl_merge [-n FIRST] [-h default|huge|nohuge] CMD...
  *
  * Runs the commands in order; each prints one line "STEP NAME RESULT",
  * STEP counting commands from FIRST (default 1), so that a test can pick
- * the answer of each step (output of "run" commands comes unnumbered):
+ * the answer of each step (output of "run" commands comes unnumbered).
+ * -h: huge pages for the buffers "map" makes: "default" (the system's
+ * setting, as for any program), "huge" (MADV_HUGEPAGE) or "nohuge"
+ * (MADV_NOHUGEPAGE); default "default". Commands:
  *
  *   get                 PR_GET_MEMORY_MERGE: "get 0", "get 1" or the errno
  *                       name ("get EINVAL")
  *   getargs A2 A3 A4 A5 the same with these arguments
  *   set V               PR_SET_MEMORY_MERGE, V: "set ok" or "set ERRNO"
  *   setargs V A3 A4 A5  the same with these arguments
- *   map N D             map N private anonymous pages (MADV_NOHUGEPAGE,
+ *   map N D             map N private anonymous pages (at a 2 MiB boundary,
  *                       between guard pages), page i filled with pattern
  *                       i % D (the same patterns in every buffer): "map ok"
+ *   thp                 pages of the buffers in large folios (huge pages
+ *                       or multi-size THP, /proc/kpageflags): "thp T/P
+ *                       folios=F" (T of P pages, in F folios)
  *   madv                MADV_MERGEABLE on every buffer: "madv ok" / ERRNO
  *   unmadv              MADV_UNMERGEABLE on the last buffer
  *   merged SECS         wait up to SECS until the pages of every buffer sit
@@ -86,6 +92,8 @@ struct buf {
 #define HUGE_SIZE (2UL << 20)
 
 static long psize;
+static int thp = THP_DEFAULT;	/* -h */
+static char *thp_arg = "default";
 static char *huge;
 static struct buf bufs[MAX_BUFS];
 static int nbufs;
@@ -193,16 +201,11 @@ static void cmd_map(long npages, int ndistinct)
 		return;
 	}
 	/* guard pages: no buffer's VMA touches another's */
-	r = mmap(NULL, len + 2 * psize, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (r == MAP_FAILED ||
-	    mmap(r + psize, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+	r = map_aligned(len);
+	if (!r || thp_apply(r, len, thp)) {
 		say("map %s", errname(errno));
 		return;
 	}
-	r += psize;
-	madvise(r, len, MADV_NOHUGEPAGE);
 	for (i = 0; i < npages; i++)
 		memset(r + i * psize, pattern(i, ndistinct), psize);
 	bufs[nbufs].addr = r;
@@ -251,6 +254,24 @@ static int vma_mg(const char *addr)
 	}
 	fclose(f);
 	return mg;
+}
+
+static void cmd_thp(void)
+{
+	long thp_pages = 0, heads = 0, pages = 0;
+	struct thp_census c;
+	int b;
+
+	for (b = 0; b < nbufs; b++) {
+		if (thp_census(bufs[b].addr, bufs[b].npages * psize, &c)) {
+			say("thp %s", errname(errno));
+			return;
+		}
+		thp_pages += c.thp;
+		heads += c.heads;
+		pages += bufs[b].npages;
+	}
+	say("thp %ld/%ld folios=%ld", thp_pages, pages, heads);
 }
 
 static void cmd_mg(void)
@@ -390,9 +411,14 @@ int main(int argc, char **argv)
 
 	psize = sysconf(_SC_PAGESIZE);
 	step = 1;
-	if (argc > 2 && !strcmp(argv[1], "-n")) {
-		step = atoi(argv[2]);
-		i = 3;
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "-n"))
+			step = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "-h") &&
+			 (thp = thp_parse(argv[i + 1])) >= 0)
+			thp_arg = argv[i + 1];
+		else
+			return usage(argv[i]);
 	}
 	for (; i < argc; i++, step++) {
 		const char *c = argv[i];
@@ -444,6 +470,8 @@ int main(int argc, char **argv)
 			i += 1;
 		} else if (!strcmp(c, "mg")) {
 			cmd_mg();
+		} else if (!strcmp(c, "thp")) {
+			cmd_thp();
 		} else if (!strcmp(c, "check")) {
 			say("check %s", check_bytes(0) ? "ok" : "bad");
 		} else if (!strcmp(c, "cow")) {
@@ -478,7 +506,7 @@ int main(int argc, char **argv)
 			    WEXITSTATUS(status) : 128 + WTERMSIG(status));
 			return 0;
 		} else if (!strcmp(c, "exec")) {
-			char **nargv = calloc(argc + 4, sizeof(*nargv));
+			char **nargv = calloc(argc + 6, sizeof(*nargv));
 			char first[16];
 			int n = 0, j;
 
@@ -488,6 +516,8 @@ int main(int argc, char **argv)
 			nargv[n++] = argv[0];
 			nargv[n++] = "-n";
 			nargv[n++] = first;
+			nargv[n++] = "-h";
+			nargv[n++] = thp_arg;
 			for (j = i + 1; j < argc; j++)
 				nargv[n++] = argv[j];
 			fflush(stdout);

@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# thp_khugepaged: khugepaged collapsing merged ranges back into huge pages
+# while the scanner splits and merges them again. 3 processes x 2 huge
+# pages, subpages 1..127 alike in all three, the rest each process's own
+# (khugepaged takes a range with up to max_ptes_shared = 256 shared
+# pages); once merged, khugepaged runs every 100 ms (scan_sleep_millisecs
+# and alloc_sleep_millisecs) for 8 s while the processes read all their
+# bytes every 100 ms; then it is slowed down to once a minute and the pages
+# must merge again to the ideal number of frames, with counters matching
+# the frames, every byte intact, also after copy-on-write
+# (tests/prog/thp_merge khugepaged), and nothing in the kernel log. The
+# kernel's KSM (ksmod not loaded) does the same first, in this boot; on
+# both, khugepaged must have collapsed pages meanwhile. The merge again is
+# waited for with smart_scan=0: when khugepaged has collapsed every range
+# at once, smart scan's skipping can keep the pages of one content from
+# ever being looked at in the same pass (seen on the kernel's KSM: nothing
+# merged again in 20 s).
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+K=/sys/module/ksmod/ksm
+KK=/sys/kernel/mm/ksm
+SLOW="echo 60000 > $THP/khugepaged/scan_sleep_millisecs"
+
+ksmod_loaded && ksmod_unload
+
+# churn DIR WHO
+churn() {
+	thp_set always
+	thp_khugepaged 100
+	_ss=""
+	[ -f "$1/smart_scan" ] && _ss="; echo 0 > $1/smart_scan"
+	tm "$2" -k "$1" -h huge -d 8 -x "$SLOW$_ss" khugepaged
+	[ -f "$1/smart_scan" ] && kwrite "$1/smart_scan" 1
+	t_tm "$2" "$2: merged ranges collapsed by khugepaged for 8 s, split and merged again: frames, counters, bytes"
+	_c=$(tm_val "$2" khugepaged_collapsed)
+	diag "$2: $(tm_counts "$2"); $(grep '^churn:' "$2.out")"
+	t_ok "$2: khugepaged collapsed merged ranges meanwhile (${_c:-no} pages)" \
+		test "${_c:-0}" -gt 0
+}
+
+kwrite $KK/pages_to_scan 1000
+kwrite $KK/sleep_millisecs 10
+churn $KK kernel
+kwrite $KK/run 2
+kwrite $KK/run 0
+kwrite $KK/pages_to_scan 100
+kwrite $KK/sleep_millisecs 20
+
+t_ok "ksmod loads, stopped" ksmod_load run=0 pages_to_scan=1000 sleep_millisecs=10 ||
+	bail "cannot load ksmod"
+dmesg_mark ksmod
+churn $K ksmod
+t_no_dmesg "no bad page state, rss counter or page map" \
+	'Bad page|Bad rss-counter|bad pmd|BUG:'
+t_ok "ksmod unloads" ksmod_unload
+t_done
