@@ -292,7 +292,8 @@ static pid_t my_pid;
 static uid_t run_uid;
 static unsigned long rss_limit = 256 * MiB;
 static unsigned long max_map_count = 65530;
-static unsigned long vma_count;
+static unsigned long vma_count, vma_count_max;
+static unsigned long trims;
 static volatile int stop_now;
 static unsigned long errno_fails, data_fails, model_fails, child_fails;
 static unsigned long printed;
@@ -784,6 +785,8 @@ static int read_maps(struct iv *v)
 	}
 	close(fd);
 	vma_count = lines;
+	if (lines > vma_count_max)
+		vma_count_max = lines;
 	return iv_norm(v, n, 0);
 }
 
@@ -1520,8 +1523,9 @@ static eset pid_outcome(int cls)
 	switch (cls) {
 	case P_SELF0:
 	case P_SELFPID:
-	case P_THREAD:
 		return B(0);
+	case P_THREAD:
+		return B(0) | B(ESRCH);		/* it may have made its calls and ended */
 	case P_KID:
 		return B(0) | B(ESRCH);		/* it may be exiting */
 	case P_ZOMBIE:
@@ -2563,6 +2567,7 @@ static void trim(struct thr *t)
 	if (rss_bytes() < rss_limit)
 		return;
 	lock_wr(t);
+	trims++;
 	for (all = 0; all < 2; all++) {
 		for (i = 0; i < niv; i++) {
 			struct iv *v = &ivs[i];
@@ -3034,6 +3039,8 @@ static void report(unsigned long calls, double secs)
 		if (tot[e])
 			printf(" %s %lu", e == NERR - 1 ? "other" : errname(e), tot[e]);
 	printf("\n");
+	printf("ksm_fuzz: at most %lu mappings, %d in the arena at the end; %lu trims of the resident size\n",
+	       vma_count_max, niv, trims);
 	printf("ksm_fuzz: %lu calls (%lu operations) in %.1f s: %.0f calls/s\n",
 	       calls, ops_done, secs, secs > 0 ? calls / secs : 0);
 }
