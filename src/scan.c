@@ -379,14 +379,10 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 
 				if (!atomic_read(&mm->mm_users))
 					goto next_slot;
-				addr = ksmod_skip_holes(mm, addr, vma->vm_end);
-				if (addr >= vma->vm_end)
+				p = ksmod_next_anon_page(vma, &addr,
+							 vma->vm_end);
+				if (!p)
 					break;
-				p = ksmod_get_anon_page(vma, addr);
-				if (!p) {
-					cond_resched();
-					continue;
-				}
 				item = ksmod_next_item(mm, ksmod_scan_rmap_list,
 						       addr);
 				if (item) {

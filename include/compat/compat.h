@@ -215,6 +215,8 @@ struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
 				 unsigned long addr);
 unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
 			       unsigned long end);
+struct page *ksmod_next_anon_page(struct vm_area_struct *vma,
+				  unsigned long *addrp, unsigned long end);
 pte_t *ksmod_pte_offset_map_lock(struct mm_struct *mm, pmd_t *pmd,
 				 unsigned long addr, spinlock_t **ptlp);
 void ksmod_add_anon_rmap(struct page *page, struct vm_area_struct *vma,

@@ -58,29 +58,23 @@ struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
 #endif
 }
 
-/**
- * ksmod_skip_holes() - the next address that may map a page
- * @mm:		the mm, its mmap lock held
- * @addr:	where to start, in a VMA of @mm
- * @end:	where to stop, at most that VMA's end
- *
- * The first address at or after @addr, below @end, that page tables map
- * down to a pte table or a huge pmd; @end if none. Scanning and unmerging
- * then cost what is populated, not what is mapped (the kernel's scanner
- * walks ranges since upstream 6.18, in Debian's 6.1.192 and 6.12.118): a
- * hole is skipped a whole table at a time. Read without locks under the
- * mmap lock, which keeps the upper tables of the VMA's range from being
- * freed; an entry filled meanwhile is found next time, and anything
- * unusual (a bad entry) is left to the page lookup.
+/*
+ * The first address at or after @addr, below @end, whose pmd entry is not
+ * empty, *@pmdp that entry; @end if none (*@pmdp NULL). An empty upper
+ * table entry is skipped whole. Read without locks under the mmap lock,
+ * which keeps the upper tables of a VMA's range from being freed; an
+ * entry filled meanwhile is found next time. A bad upper entry stops the
+ * walk there with no pmd: the caller's page lookup then decides.
  */
-unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
-				      unsigned long end)
+static unsigned long ksmod_next_pmd(struct mm_struct *mm, unsigned long addr,
+				    unsigned long end, pmd_t **pmdp)
 {
+	*pmdp = NULL;
 	while (addr < end) {
 		pgd_t *pgd = pgd_offset(mm, addr), pgdval = READ_ONCE(*pgd);
 		p4d_t *p4d, p4dval;
 		pud_t *pud, pudval;
-		pmd_t pmdval;
+		pmd_t *pmd;
 
 		if (pgd_none(pgdval)) {
 			addr = pgd_addr_end(addr, end);
@@ -104,14 +98,145 @@ unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
 		}
 		if (pud_bad(pudval))
 			return addr;
-		pmdval = ksmod_pmdp_get_lockless(pmd_offset(pud, addr));
-		if (pmd_none(pmdval)) {
-			addr = pmd_addr_end(addr, end);
-			continue;
+		pmd = pmd_offset(pud, addr);
+		if (!pmd_none(ksmod_pmdp_get_lockless(pmd))) {
+			*pmdp = pmd;
+			return addr;
 		}
-		return addr;
+		addr = pmd_addr_end(addr, end);
 	}
 	return end;
+}
+
+/**
+ * ksmod_skip_holes() - for unmerging: the next address that may map a page
+ * @mm:		the mm, its mmap lock held
+ * @addr:	where to start, in a VMA of @mm
+ * @end:	where to stop, at most that VMA's end
+ *
+ * The first address at or after @addr, below @end, whose pte is not empty
+ * (a page, a migration entry, a KSM zero page), or that a huge or odd pmd
+ * covers; @end if none. Unmerging a sparse range then costs what is
+ * populated, not what is mapped (the kernel's own unmerge still visits
+ * every page).
+ */
+unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
+			       unsigned long end)
+{
+	while (addr < end) {
+		unsigned long next;
+		pte_t *start, *ptep;
+		spinlock_t *ptl;
+		pmd_t *pmd, pmdval;
+
+		addr = ksmod_next_pmd(mm, addr, end, &pmd);
+		if (!pmd)
+			return addr;
+		next = pmd_addr_end(addr, end);
+		pmdval = ksmod_pmdp_get_lockless(pmd);
+		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval))
+			return addr;
+		start = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!start) {		/* the table went away (6.12) */
+			addr = next;
+			continue;
+		}
+		for (ptep = start; addr < next; addr += PAGE_SIZE, ptep++)
+			if (!pte_none(ptep_get(ptep)))
+				break;
+		pte_unmap_unlock(start, ptl);
+		if (addr < next)
+			return addr;
+		cond_resched();
+	}
+	return end;
+}
+
+/* @page, mapped in @vma, if ksmod may merge it: referenced; else NULL. */
+static struct page *ksmod_anon_page(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	if (folio_is_zone_device(folio) || !folio_test_anon(folio))
+		return NULL;
+	folio_get(folio);
+	return page;
+}
+
+/**
+ * ksmod_next_anon_page() - for scanning: the next anonymous page in a range
+ * @vma:	the VMA, its mmap lock held; not a PFN or mixed map (those
+ *		are never mergeable)
+ * @addrp:	in: where to start; out: the page's address (@end if none)
+ * @end:	where to stop, at most the VMA's end
+ *
+ * The kernel's ksmd walks ranges the same way (since upstream 6.18, in
+ * Debian's 6.1.192 and 6.12.118): empty upper tables are skipped whole, a
+ * pte table is read under its lock and its present ptes of ordinary pages
+ * looked at, a huge pmd gives the subpage at the address. A pass then
+ * costs what is populated, not what is mapped, and one lookup finds the
+ * page. Special ptes (the zero page) and zone device pages are skipped.
+ *
+ * Return: the page, referenced, or NULL.
+ */
+struct page *ksmod_next_anon_page(struct vm_area_struct *vma,
+				  unsigned long *addrp, unsigned long end)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	unsigned long addr = *addrp;
+	struct page *page = NULL;
+
+	while (addr < end) {
+		unsigned long next;
+		pte_t *start, *ptep;
+		spinlock_t *ptl;
+		pmd_t *pmd, pmdval;
+
+		addr = ksmod_next_pmd(mm, addr, end, &pmd);
+		if (!pmd)
+			break;
+		next = pmd_addr_end(addr, end);
+		pmdval = ksmod_pmdp_get_lockless(pmd);
+		if (!pmd_present(pmdval)) {	/* a huge page migrating */
+			addr = next;
+			continue;
+		}
+		if (pmd_trans_huge(pmdval)) {
+			ptl = pmd_lock(mm, pmd);
+			pmdval = *pmd;
+			if (pmd_present(pmdval) && pmd_trans_huge(pmdval))
+				page = ksmod_anon_page(pmd_page(pmdval) +
+					((addr & ~PMD_MASK) >> PAGE_SHIFT));
+			spin_unlock(ptl);
+			if (page)
+				break;
+			if (pmd_present(pmdval) && pmd_trans_huge(pmdval))
+				addr = next;	/* not an anonymous one */
+			/* else split meanwhile: look at its ptes */
+			continue;
+		}
+		start = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!start) {		/* the table went away (6.12) */
+			addr = next;
+			continue;
+		}
+		for (ptep = start; addr < next; addr += PAGE_SIZE, ptep++) {
+			pte_t pte = ptep_get(ptep);
+
+			if (!pte_present(pte) || pte_special(pte) ||
+			    !pfn_valid(pte_pfn(pte)))
+				continue;
+			page = ksmod_anon_page(pte_page(pte));
+			if (page)
+				break;
+		}
+		pte_unmap_unlock(start, ptl);
+		if (page)
+			break;
+		cond_resched();
+	}
+	*addrp = page ? addr : end;
+	return page;
 }
 
 /* pte_offset_map_lock(); NULL when the page table went away (6.12) */

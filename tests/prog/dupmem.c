@@ -45,6 +45,8 @@
  *                  different frames; the nodes they are on, ascending)
  *   move NODE      move_pages(MPOL_MF_MOVE_ALL) every present page of the
  *                  buffer to NUMA node NODE: "ok moved=N" (pages now there)
+ *   swapped        how many pages of the buffer are swapped out (pagemap):
+ *                  "ok N"
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -318,6 +320,33 @@ out:
 	free(pfns);
 	free(pages);
 	free(status);
+}
+
+static void do_swapped(void)
+{
+	const struct buf *b = &bufs[0];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	size_t off, n = 0;
+
+	if (fd < 0) {
+		answer("error %s", errname(errno));
+		return;
+	}
+	for (off = 0; off < b->len; off += page_size) {
+		uint64_t e;
+
+		if (in_hole(b, off))
+			continue;
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+			answer("error pagemap %s", errname(errno));
+			close(fd);
+			return;
+		}
+		n += !!(e & (1ULL << 62));
+	}
+	close(fd);
+	answer("ok %zu", n);
 }
 
 static void do_move(const char *arg)
@@ -601,6 +630,8 @@ int main(int argc, char **argv)
 			do_frames();
 		else if (!strcmp(cmd, "move"))
 			do_move(arg);
+		else if (!strcmp(cmd, "swapped"))
+			do_swapped();
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else
