@@ -4,7 +4,7 @@
  * result checked against what the README and the man pages allow.
  *
  *   ksm_fuzz [-s SEED] [-n CALLS] [-T THREADS] [-d SECS] [-u UID] [-P PID]
- *            [-r RSS_MB] [-K] [-v]
+ *            [-r RSS_MB] [-K] [-v] [-D] [-W ADDR]
  *
  *   -s SEED     random seed (default: from the clock); printed first, so
  *               that a failing run can be repeated (the threads interleave
@@ -25,6 +25,9 @@
  *   -v          print every failure in full (default: the first 40)
  *   -D          check the table against /proc/self/maps after every change
  *               of the mappings (slow; for debugging this program)
+ *   -W ADDR     print the call after which the arena page at ADDR (hex)
+ *               first reads other than its shadow says (with setarch -R
+ *               and -T 1, a run repeats exactly: for debugging)
  *
  * Memory. An arena of 160 GiB of address space holds everything the calls
  * may destroy: four THP-backed regions of 8 MiB (2 MiB aligned, written, so
@@ -3057,7 +3060,7 @@ int main(int argc, char **argv)
 	double secs;
 	struct thr *t;
 
-	while ((opt = getopt(argc, argv, "s:n:T:d:u:P:r:KvDW:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:T:d:u:P:r:KvDW:h")) != -1) {
 		switch (opt) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -3094,8 +3097,11 @@ int main(int argc, char **argv)
 			watch = strtoul(optarg, NULL, 16) & ~(PG - 1);
 			break;
 		default:
-			fprintf(stderr, "usage: ksm_fuzz [-s SEED] [-n CALLS] [-T THREADS] [-d SECS] [-u UID] [-P PID] [-r RSS_MB] [-K] [-v]\n");
-			return 3;
+			fprintf(opt == 'h' ? stdout : stderr,
+				"usage: ksm_fuzz [-s SEED] [-n CALLS] [-T THREADS] [-d SECS] [-u UID] [-P PID]\n"
+				"                [-r RSS_MB] [-K] [-v] [-D] [-W ADDR]\n"
+				"(see the comment at the top of tests/prog/ksm_fuzz.c)\n");
+			return opt == 'h' ? 0 : 3;
 		}
 	}
 	if (nthreads < 1 || nthreads > MAXT)
