@@ -135,6 +135,10 @@ while kill -0 $f1 2>/dev/null || kill -0 $f2 2>/dev/null; do
 	fi
 	sleep 1
 	late=$((late - 1))
+	# a long run: where it is, every 5 minutes
+	if [ $(((secs + 40 - late) % 300)) = 0 ]; then
+		diag "$(tail -n 1 fuzz1.out) / $(tail -n 1 fuzz2.out) / ksmod: $(tail -n 1 counters.log)"
+	fi
 done
 wait $f1
 rc1=$?

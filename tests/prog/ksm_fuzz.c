@@ -66,7 +66,8 @@
  * operation and result, the totals, and a last line "ksm_fuzz: PASS" or
  * "ksm_fuzz: FAIL ...". Exit status 0, or 1 (an undocumented result),
  * 2 (data read back wrong), 4 (the table disagreed with the kernel) ORed
- * together; 3 on a set-up error.
+ * together; 3 on a set-up error; 6 when the driver itself took a SIGSEGV
+ * or SIGBUS (printed with the address and what the table says of it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -175,7 +176,7 @@ struct iv {
 /* --- results: allowed sets, counters, failures ---------------------------- */
 
 typedef unsigned __int128 eset;		/* bit e: errno e allowed; bit 0: success */
-#define B(e)		((eset)1 << (e))
+#define B(e)		((unsigned int)(e) < 128 ? (eset)1 << (e) : 0)
 #define NERR		136
 
 enum {
@@ -298,6 +299,7 @@ static unsigned long max_map_count = 65530;
 static unsigned long vma_count, vma_count_max;
 static unsigned long trims;
 static volatile int stop_now;
+static int threads_done;
 static unsigned long errno_fails, data_fails, model_fails, child_fails;
 static unsigned long printed;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1403,8 +1405,12 @@ static void do_madvise(struct thr *t, const struct adv *a, int adv)
 	if (!decided && adv_flags_only(adv) && hits_special(r.s, r.len))
 		allowed |= B(EINVAL);
 	ret = syscall(SYS_madvise, r.s, r.len, adv);
-	check(t, op, ret, errno, allowed, "madvise(%lx, %lx [%s], %s%d)", r.s,
-	      r.len, r.how, a ? a->name : "", a ? 0 : adv);
+	if (a)
+		check(t, op, ret, errno, allowed, "madvise(%lx, %lx [%s], %s)", r.s,
+		      r.len, r.how, a->name);
+	else
+		check(t, op, ret, errno, allowed, "madvise(%lx, %lx [%s], %d)", r.s,
+		      r.len, r.how, adv);
 	t->calls++;
 }
 
@@ -2709,6 +2715,7 @@ static void *thread_main(void *arg)
 	}
 	while (t->nkids)
 		reap(t, 0, 1);
+	__atomic_fetch_add(&threads_done, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
@@ -3165,6 +3172,25 @@ int main(int argc, char **argv)
 	unlock(&thrs[0]);
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	pthread_barrier_wait(&start_barrier);
+	/* a progress line a minute, for long runs */
+	for (;;) {
+		unsigned long sofar = 0;
+		int all_done = 0;
+
+		for (i = 0; i < 60 && !all_done; i++) {
+			sleep(1);
+			all_done = __atomic_load_n(&threads_done, __ATOMIC_RELAXED) == nthreads;
+		}
+		if (all_done)
+			break;
+		for (i = 0; i < nthreads; i++)
+			sofar += __atomic_load_n(&thrs[i].calls, __ATOMIC_RELAXED);
+		printf("ksm_fuzz: progress: %lu calls in %.0f s, %lu failures so far\n",
+		       sofar, now(), __atomic_load_n(&errno_fails, __ATOMIC_RELAXED) +
+		       __atomic_load_n(&data_fails, __ATOMIC_RELAXED) +
+		       __atomic_load_n(&child_fails, __ATOMIC_RELAXED) +
+		       __atomic_load_n(&model_fails, __ATOMIC_RELAXED));
+	}
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i], NULL);
 	secs = now();
