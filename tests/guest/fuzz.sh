@@ -6,9 +6,10 @@
 # random ranges and arguments, over huge-page (THP at the system's setting),
 # sparse, shared, file and PROT_NONE mappings, from 4 threads as root; a
 # second one, as uid 65534 (REGISTER of pid 1 or of a root process is
-# EPERM), from 2 threads. Meanwhile this shell changes ksmod's tunables
+# EPERM), from 2 threads; both also move pages between the two NUMA nodes
+# (mbind, migrate_pages). Meanwhile this shell changes ksmod's tunables
 # now and then (run 0/1/2, merge_across_nodes, max_page_sharing,
-# use_zero_pages, smart_scan, scan speed). Checked: every result is one
+# use_zero_pages, smart_scan, scan speed) and compacts memory. Checked: every result is one
 # the documentation allows, every page the fuzzers wrote and the canary
 # read back intact (also in forked children), every sysfs write is
 # answered as the README says, no splat (harness); then, the fuzzers gone
@@ -17,8 +18,8 @@
 #
 # Length: ksmod.fuzz_calls=N on the kernel command line, which tests/run
 # passes from $KSMOD_FUZZ_CALLS: the root fuzzer's calls (default 20000,
-# 60-80 s per kernel under TCG at 250-350 calls a second), the other makes
-# a quarter as many; ksmod.fuzz_seed=S ($KSMOD_FUZZ_SEED) repeats a run.
+# 60-80 s per kernel under TCG at 250-450 calls a second), the other makes
+# half as many; ksmod.fuzz_seed=S ($KSMOD_FUZZ_SEED) repeats a run.
 # A long run needs a longer time limit too (the fuzzers stop on their own
 # 100 s before it, reporting what they did):
 #   KSMOD_FUZZ_CALLS=1000000 KSMOD_TEST_TIMEOUT=6000 tests/run -k 6.12 -t fuzz
@@ -38,7 +39,7 @@ calls=$(arg fuzz_calls)
 seed=$(arg fuzz_seed)
 [ -n "$seed" ] || seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 seed2=$((seed + 1))
-calls2=$((calls / 4))
+calls2=$((calls / 2))
 # stop 100 s before the time limit, to report and clean up
 secs=$((${KSMOD_TIMEOUT:-300} - 100))
 diag "seed $seed, $calls + $calls2 calls, at most $secs s"
@@ -74,7 +75,7 @@ toggler() {
 	while [ ! -e fuzz.done ]; do
 		usleep $((300000 + RANDOM * 36))
 		echo "$(cat $K/pages_shared) $(cat $K/pages_sharing) $(cat $K/full_scans) $(cat $K/cow_breaks)" >>counters.log
-		case $((RANDOM % 10)) in
+		case $((RANDOM % 11)) in
 		0)
 			tw run 0
 			usleep 200000
@@ -99,6 +100,11 @@ toggler() {
 		6) tw merge_across_nodes $((RANDOM % 2)) EBUSY ;;
 		7) tw max_page_sharing $((2 + RANDOM % 1000)) EBUSY ;;
 		8) tw stable_node_chains_prune_millisecs $((RANDOM % 3000)) ;;
+		9)
+			# compaction migrates KSM pages too
+			echo 1 >/proc/sys/vm/compact_memory
+			echo "compact" >>toggles.log
+			;;
 		*) tw run 1 ;;
 		esac
 	done

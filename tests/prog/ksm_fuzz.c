@@ -184,7 +184,7 @@ enum {
 	OP_MM_STATS, OP_IOCTL_UNKNOWN, OP_IOCTL_BADARG, OP_MADV_INVALID,
 	OP_MMAP, OP_MMAP_BAD, OP_MUNMAP, OP_MREMAP, OP_MPROTECT,
 	OP_PRCTL_SET, OP_PRCTL_GET, OP_FORK, OP_REAP, OP_WRITE, OP_CHECK,
-	OP_CANARY, OP_MADV0
+	OP_CANARY, OP_MBIND, OP_MIGRATE, OP_MADV0
 };
 
 enum { A_GLOBAL, A_ARENA, A_LOCKED };	/* where an advice may go */
@@ -231,7 +231,7 @@ static const char *const op_names[OP_MADV0] = {
 	"madvise invalid advice", "mmap", "mmap bad arguments", "munmap",
 	"mremap", "mprotect", "prctl PR_SET_MEMORY_MERGE",
 	"prctl PR_GET_MEMORY_MERGE", "fork", "reap child", "write page",
-	"check pages", "check canary",
+	"check pages", "check canary", "mbind", "migrate_pages",
 };
 
 /* what a target pid is, for the results its ioctls may have */
@@ -298,6 +298,7 @@ static unsigned long rss_limit = 256 * MiB;
 static unsigned long max_map_count = 65530;
 static unsigned long vma_count, vma_count_max;
 static unsigned long trims;
+static unsigned long online_nodes = 1;	/* NUMA nodes, a bit each */
 static volatile int stop_now;
 static int threads_done;
 static unsigned long errno_fails, data_fails, model_fails, child_fails;
@@ -699,6 +700,17 @@ static int iv_kinds(unsigned long a, unsigned long b)
 	for (; i < niv && ivs[i].s < b; i++)
 		m |= 1 << ivs[i].kind;
 	return m;
+}
+
+/* is there a sparse mapping of 1 GiB or more? */
+static int iv_big_sparse(void)
+{
+	int i;
+
+	for (i = 0; i < niv; i++)
+		if (ivs[i].kind == K_SPARSE && ivs[i].e - ivs[i].s >= GiB)
+			return 1;
+	return 0;
 }
 
 static unsigned long iv_bytes(int sparse)
@@ -1476,16 +1488,16 @@ static pid_t pick_pid(struct thr *t, int *cls)
 	for (;;) {
 		int c = (int)rn(t, 100);
 
-		if (c < 30) {
+		if (c < 36) {
 			*cls = P_SELF0;
 			return 0;
-		} else if (c < 38) {
+		} else if (c < 44) {
 			*cls = P_SELFPID;
 			return getpid();
-		} else if (c < 44 && !t->child) {
+		} else if (c < 50 && !t->child) {
 			*cls = P_THREAD;
 			return thread_tids[rn(t, nthreads)];
-		} else if (c < 60 && t->nkids) {
+		} else if (c < 66 && t->nkids) {
 			struct kid *k = &t->kids[rn(t, t->nkids)];
 			siginfo_t si;
 
@@ -1496,19 +1508,19 @@ static pid_t pick_pid(struct thr *t, int *cls)
 			else
 				*cls = P_KID;
 			return k->pid;
-		} else if (c < 66 && t->nreaped) {
+		} else if (c < 70 && t->nreaped) {
 			*cls = P_REAPED;
 			return t->reaped[rn(t, t->nreaped < 8 ? t->nreaped : 8)];
-		} else if (c < 74) {
+		} else if (c < 78) {
 			*cls = P_INIT;
 			return 1;
-		} else if (c < 82 && peer_pid) {
+		} else if (c < 86 && peer_pid) {
 			*cls = P_PEER;
 			return peer_pid;
-		} else if (c < 86) {
+		} else if (c < 89) {
 			*cls = P_KTHREAD;
 			return 2;
-		} else if (c < 93) {
+		} else if (c < 94) {
 			static const int neg[] = { -1, -2, -32768, (int)0x80000000 };
 
 			*cls = P_NEG;
@@ -1878,6 +1890,122 @@ static void op_prctl(struct thr *t, int get)
 	t->calls++;
 }
 
+/* --- NUMA: mbind, migrate_pages (KSM pages move between nodes) -------------- */
+
+#define MPOL_MODES	6	/* DEFAULT ... PREFERRED_MANY: valid on 6.1 and 6.12 */
+#define MPOL_MF_VALID_	7	/* STRICT, MOVE, MOVE_ALL */
+
+/*
+ * mbind's answer from its arguments (mm/mempolicy.c kernel_mbind(),
+ * do_mbind()); *decided = 0 when the mappings decide
+ */
+static eset mbind_args(unsigned long s, unsigned long len, unsigned long mode,
+		       unsigned long mask, unsigned long flags, int *decided)
+{
+	unsigned long mflags = mode & (7UL << 13), base = mode & ~(7UL << 13);
+	unsigned long alen = align_up(len);
+
+	*decided = 1;
+	if (base >= MPOL_MODES + 1 || (mflags & (3UL << 14)) == 3UL << 14)
+		return B(EINVAL);	/* 6.1 has 6 modes, 6.12 a 7th */
+	if (flags & ~(unsigned long)MPOL_MF_VALID_)
+		return B(EINVAL);
+	if ((flags & 4) && run_uid)
+		return B(EPERM);	/* MPOL_MF_MOVE_ALL needs CAP_SYS_NICE */
+	if (s & (PG - 1))
+		return B(EINVAL);
+	if (s + alen < s)
+		return B(EINVAL);
+	if (s + alen == s)
+		return B(0);		/* rounding up to 0 is length 0 here */
+	*decided = 0;
+	if (base == MPOL_MODES)		/* MPOL_WEIGHTED_INTERLEAVE: 6.12 only */
+		return B(EINVAL) | B(0) | B(EFAULT) | B(EIO) | B(ENOMEM);
+	if (base == 0 && mask)
+		return B(EINVAL);	/* MPOL_DEFAULT takes no nodes */
+	(void)mflags;
+	/* a hole: EFAULT; MPOL_MF_STRICT: EIO; no nodes for the mode: EINVAL */
+	return B(0) | B(EFAULT) | B(EINVAL) | B(EIO) | B(ENOMEM);
+}
+
+static void op_mbind(struct thr *t)
+{
+	unsigned long mask = 1 + rn(t, 3), maxnode = 64, flags, mode;
+	struct range r;
+	eset allowed;
+	int c, decided;
+	long ret;
+
+	lock_rd(t);
+	gen_range(t, G_GLOBAL, &r);
+	unlock(t);
+	mode = pct(t, 90) ? rn(t, MPOL_MODES) : MPOL_MODES + rn(t, 100);
+	if (pct(t, 5))
+		mode |= 1UL << (14 + rn(t, 2));	/* MPOL_F_RELATIVE/STATIC_NODES */
+	c = (int)rn(t, 100);
+	flags = c < 30 ? 0 : c < 60 ? 2 : c < 80 ? 4 : c < 90 ? 1 | 2 : c < 95 ? 1 :
+		1UL << (3 + rn(t, 20));
+	if (pct(t, 5))
+		mask = 0;
+	allowed = mbind_args(r.s, r.len, mode, mask, flags, &decided);
+	if (!decided && hits_special(r.s, r.len))
+		allowed |= B(EINVAL);
+	ret = syscall(SYS_mbind, r.s, r.len, mode, &mask, maxnode, flags);
+	check(t, OP_MBIND, ret, errno, allowed, "mbind(%lx, %lx [%s], %#lx, {%#lx}, %lu, %#lx)",
+	      r.s, r.len, r.how, mode, mask, maxnode, flags);
+	t->calls++;
+}
+
+/* migrate_pages(): a pid's answers (mm/mempolicy.c kernel_migrate_pages()) */
+static eset migrate_pid(int cls)
+{
+	int root = run_uid == 0;
+
+	switch (cls) {
+	case P_SELF0:
+	case P_SELFPID:
+		return B(0);
+	case P_THREAD:
+		return B(0) | B(ESRCH);
+	case P_KID:
+		return B(0) | B(ESRCH) | B(EINVAL);	/* exiting: no mm */
+	case P_ZOMBIE:
+		return B(EINVAL);
+	case P_REAPED:
+		return B(0) | B(ESRCH) | B(EPERM) | B(EINVAL);
+	case P_INIT:
+		return root ? B(0) : B(EPERM);
+	case P_PEER:
+		return (root ? B(0) | B(EINVAL) : B(EPERM)) | B(ESRCH);
+	case P_KTHREAD:
+		return root ? B(EINVAL) : B(EPERM);
+	default:
+		return B(ESRCH);
+	}
+}
+
+static void op_migrate(struct thr *t)
+{
+	unsigned long from = 1 + rn(t, 3), to = 1 + rn(t, 3);
+	int cls = P_SELF0;
+	pid_t pid = pct(t, 70) ? 0 : pick_pid(t, &cls);
+	eset allowed;
+	long ret;
+
+	/*
+	 * the pages that could not move (>= 0), or ENOMEM; a node not
+	 * allowed, unprivileged: EPERM; no online node to go to: EINVAL
+	 */
+	allowed = (to & ~online_nodes) && run_uid ? B(EPERM) :
+		  (to & online_nodes) ? B(0) | B(ENOMEM) : B(EINVAL);
+	allowed = combine(migrate_pid(cls), allowed);
+	ret = syscall(SYS_migrate_pages, pid, 64UL, &from, &to);
+	check(t, OP_MIGRATE, ret < 0 ? ret : 0, errno, allowed,
+	      "migrate_pages(%d (%s), 64, {%#lx}, {%#lx}) = %ld", pid, pid_name[cls],
+	      from, to, ret);
+	t->calls++;
+}
+
 /* --- writes and checks -------------------------------------------------------- */
 
 /* an interval, mostly not the sparse ones */
@@ -2009,6 +2137,10 @@ static void op_mmap(struct thr *t)
 	} else {
 		len = GiB * (1 + rn(t, 16)) + PG * rn(t, 4);
 	}
+	if (!iv_big_sparse()) {		/* keep a sparse region around */
+		len = GiB * (16 + rn(t, 49));
+		thp = 0;
+	}
 	c = (int)rn(t, 100);
 	kind = len > BIG_ANON ? K_SPARSE : K_ANON;
 	if (c < 15 && len <= 4 * MiB) {
@@ -2040,7 +2172,7 @@ static void op_mmap(struct thr *t)
 	       PROT_READ | PROT_EXEC;
 	flags = (kind == K_SHM ? MAP_SHARED | MAP_ANONYMOUS :
 		 kind == K_FILE ? MAP_PRIVATE : MAP_PRIVATE | MAP_ANONYMOUS);
-	if (kind == K_SPARSE && pct(t, 80))
+	if (kind == K_SPARSE && (pct(t, 80) || len > 8 * GiB))
 		flags |= MAP_NORESERVE;
 	if (len <= 1024 * PG && pct(t, 5))
 		flags |= MAP_POPULATE;
@@ -2645,8 +2777,12 @@ static const struct opw ops[] = {
 	{ op_fork, 4, 0, "fork" },
 	{ op_reap, 4, 0, "reap" },
 	{ op_canary, 10, 0, "canary" },
+	{ op_mbind, 10, 0, "mbind" },
+	{ op_migrate, 1, 0, "migrate" },
 };
 #define NOPW	((int)(sizeof(ops) / sizeof(ops[0])))
+#define MIN_MAPPINGS	32	/* fewer in the arena: mmap instead of unmapping */
+#define READ_ONCE_INT(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 /* -W: does the watched page still read as its shadow says? */
 static void watch_page(struct thr *t)
@@ -2671,14 +2807,17 @@ static void watch_page(struct thr *t)
 static void *thread_main(void *arg)
 {
 	struct thr *t = arg;
-	int total = 0, i, w;
+	int total = 0, i, w, mmap_i = 0;
 	double t0;
 
 	t->tid = (pid_t)syscall(SYS_gettid);
 	thread_tids[t->id] = t->tid;
-	for (i = 0; i < NOPW; i++)
+	for (i = 0; i < NOPW; i++) {
 		if (!ops[i].ksmod || !no_ksmod)
 			total += ops[i].weight;
+		if (ops[i].fn == op_mmap)
+			mmap_i = i;
+	}
 	pthread_barrier_wait(&start_barrier);
 	while (t->calls < t->quota && !stop_now) {
 		t->ops++;
@@ -2707,6 +2846,10 @@ static void *thread_main(void *arg)
 			if (w < 0)
 				break;
 		}
+		/* few mappings left: map rather than unmap (a racy look) */
+		if ((ops[i].fn == op_munmap || ops[i].fn == op_mremap) &&
+		    READ_ONCE_INT(niv) < MIN_MAPPINGS)
+			i = mmap_i;
 		t->t0 = t0 = now();
 		ops[i].fn(t);
 		t->busy[i] += now() - t0;
@@ -2984,7 +3127,19 @@ static void drop_privileges(uid_t uid)
 static void read_limits(void)
 {
 	char buf[64];
-	int fd;
+	int fd, a, b;
+
+	fd = open("/sys/devices/system/node/online", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		memset(buf, 0, sizeof(buf));
+		if (read(fd, buf, sizeof(buf) - 1) > 0) {
+			if (sscanf(buf, "%d-%d", &a, &b) == 2 && a >= 0 && b < 63)
+				online_nodes = (2UL << b) - (1UL << a);
+			else if (sscanf(buf, "%d", &a) == 1 && a >= 0 && a < 63)
+				online_nodes = 1UL << a;
+		}
+		close(fd);
+	}
 
 	fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -3049,8 +3204,8 @@ static void report(unsigned long calls, double secs)
 		if (tot[e])
 			printf(" %s %lu", e == NERR - 1 ? "other" : errname(e), tot[e]);
 	printf("\n");
-	printf("ksm_fuzz: at most %lu mappings, %d in the arena at the end; %lu trims of the resident size\n",
-	       vma_count_max, niv, trims);
+	printf("ksm_fuzz: at most %lu mappings; at the end %d in the arena, %lu MiB and %lu GiB sparse; %lu trims of the resident size\n",
+	       vma_count_max, niv, iv_bytes(0) / MiB, iv_bytes(1) / GiB, trims);
 	printf("ksm_fuzz: %lu calls (%lu operations) in %.1f s: %.0f calls/s\n",
 	       calls, ops_done, secs, secs > 0 ? calls / secs : 0);
 }
