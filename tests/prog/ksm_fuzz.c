@@ -54,7 +54,8 @@
  * madvise with every advice (and invalid ones), mmap, munmap, mremap
  * (move, grow, shrink, MREMAP_FIXED onto other mappings, DONTUNMAP),
  * mprotect, prctl(PR_SET_MEMORY_MERGE / PR_GET_MEMORY_MERGE) with random
- * arguments, writes, and fork: the child makes a few calls of its own
+ * arguments, mbind and migrate_pages (pages, KSM pages too, move between
+ * NUMA nodes), writes, and fork: the child makes a few calls of its own
  * (checking the canary and its own writes) and exits, or is killed.
  * Ranges are aligned or not, inside, across and outside mappings, in
  * holes, 2 MiB shaped, huge, wrapping, zero-length, in the kernel's half.
