@@ -9,6 +9,8 @@
 #   make check             set up, build and run the guest tests (both kernels)
 #   make check-debug       the guest tests on a 6.12 debug kernel (KASAN,
 #                          lockdep, ...; scripts/debug-kernel builds or reuses it)
+#   make soak              the long test under load (tests/soak/soak.sh), 600 s
+#                          per kernel: SOAK_SECS=N, SOAK_KERNELS="6.1 <release>"
 #   make demo              boot a stock kernel, show ksmod saving memory
 #   make setup             install what building and testing need (apt)
 #   make install           DKMS: add, build and install for every target kernel
@@ -33,8 +35,8 @@ SOURCES := Kbuild dkms.conf $(shell find src include tests/modules -type f \
 	     \( -name '*.c' -o -name '*.h' -o -name Kbuild \) 2>/dev/null)
 PROBES := $(wildcard src/compat/probes/*.c)
 
-.PHONY: all module kernels check check-debug demo bench setup install uninstall ksmctl \
-	checkpatch clean
+.PHONY: all module kernels check check-debug soak demo bench setup install uninstall \
+	ksmctl checkpatch clean
 
 all: module
 
@@ -62,6 +64,14 @@ DEBUG_TESTS = $(subst $(space),$(comma),$(sort $(filter-out lib dkms,$(basename 
 check-debug:
 	rel=$$(scripts/debug-kernel -q -r) && \
 	KSMOD_TEST_TIMEOUT=$${KSMOD_TEST_TIMEOUT:-900} tests/run -k "$$rel" -t $(DEBUG_TESTS)
+
+# Not part of make check. The debug kernel: SOAK_KERNELS=$(scripts/debug-kernel -r)
+SOAK_SECS ?= 600
+SOAK_KERNELS ?= 6.1 6.12
+soak:
+	KSMOD_TEST_DIRS=tests/soak KSMOD_APPEND="ksmod.soak_secs=$(SOAK_SECS)" \
+		KSMOD_TEST_TIMEOUT=$$(($(SOAK_SECS) + 900)) \
+		tests/run $(addprefix -k ,$(SOAK_KERNELS)) -t soak
 
 demo:
 	scripts/demo

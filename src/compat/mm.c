@@ -16,48 +16,6 @@
 
 #include "symbols.h"
 
-/**
- * ksmod_get_anon_page() - the anonymous page mapped at @addr, referenced
- * @vma:	the VMA
- * @addr:	the address
- *
- * Return: the page with a reference taken, or NULL when nothing, or no
- * anonymous page (zone device memory included), is mapped there.
- */
-struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
-				 unsigned long addr)
-{
-#ifdef KSMOD_HAVE_FOLIO_WALK
-	struct page *page = NULL;
-	struct folio_walk fw;
-	struct folio *folio;
-
-	folio = ksym.compat.folio_walk_start(&fw, vma, addr, 0);
-	if (folio) {
-		if (!folio_is_zone_device(folio) && folio_test_anon(folio)) {
-			folio_get(folio);
-			page = fw.page;
-		}
-		/* folio_walk_end(), whose last call is not exported */
-		spin_unlock(fw.ptl);
-		if (fw.level == FW_LEVEL_PTE)
-			pte_unmap(fw.ptep);
-		ksym.compat.vma_pgtable_walk_end(vma);
-	}
-	return page;
-#else
-	struct page *page = ksym.compat.follow_page(vma, addr, FOLL_GET);
-
-	if (IS_ERR_OR_NULL(page))
-		return NULL;
-	if (is_zone_device_page(page) || !PageAnon(page)) {
-		put_page(page);
-		return NULL;
-	}
-	return page;
-#endif
-}
-
 /*
  * The first address at or after @addr, below @end, whose pmd entry is not
  * empty, *@pmdp that entry; @end if none (*@pmdp NULL). An empty upper
@@ -237,6 +195,28 @@ struct page *ksmod_next_anon_page(struct vm_area_struct *vma,
 	}
 	*addrp = page ? addr : end;
 	return page;
+}
+
+/**
+ * ksmod_get_anon_page() - the anonymous page mapped at @addr, referenced
+ * @vma:	the VMA, its mmap lock held; not a PFN or mixed map
+ * @addr:	the address
+ *
+ * The scanner's lookup (ksmod_next_anon_page()) at one address: a pte that
+ * NUMA balancing made PROT_NONE still maps its page, which 6.1's
+ * follow_page() would not say.
+ *
+ * Return: the page with a reference taken, or NULL when nothing, or no
+ * anonymous page (zone device memory included), is mapped there.
+ */
+struct page *ksmod_get_anon_page(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	unsigned long found = addr;
+	struct page *page;
+
+	page = ksmod_next_anon_page(vma, &found, addr + PAGE_SIZE);
+	return page && found == addr ? page : NULL;
 }
 
 /* pte_offset_map_lock(); NULL when the page table went away (6.12) */
@@ -464,9 +444,16 @@ bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr)
 	struct page *page;
 	bool ret;
 
-	/* FOLL_MIGRATION: waits for a migration entry to go, then looks */
+	/*
+	 * FOLL_MIGRATION: waits for a migration entry to go, then looks.
+	 * FOLL_FORCE: 6.1's follow_page() passes over a pte that NUMA
+	 * balancing made PROT_NONE (gup_can_follow_protnone()), and a page
+	 * merged in place keeps such a pte: unmerging must break it too (6.1's
+	 * own break_ksm() does not, and leaves it merged). Reading, FOLL_FORCE
+	 * changes nothing else.
+	 */
 	page = ksym.compat.follow_page(vma, addr, FOLL_GET | FOLL_MIGRATION |
-				       FOLL_REMOTE);
+				       FOLL_REMOTE | FOLL_FORCE);
 	if (IS_ERR_OR_NULL(page))
 		return false;
 	ret = PageKsm(page);

@@ -12,7 +12,8 @@
 # again: it is the root of the stable tree, which a process of unique
 # pages keeps searching (smart_scan off, so they are not skipped).
 # The guest boots with slub_debug on ksmod's caches (scripts/guest-run),
-# which reports a write to a freed node.
+# which reports a write to a freed node. On the way: as in the kernel, a
+# page merged away leaves the swap cache at once.
 # Swap is a loop device over a file: a swap device that is not synchronous
 # (zram is), so that pages read back in stay in the swap cache.
 # ksmod-modules: loop
@@ -58,8 +59,24 @@ reclaim() {
 t_ok "A's pages swap out" reclaim
 t_ok "and read back in, intact" dm A check
 t_is "none of A's pages is swapped out any more" "$(swapped)" 0
+# in_swapcache PFN...: how many of these frames are swap-cache pages
+in_swapcache() {
+	_n=0
+	for _p in "$@"; do
+		_f=$(dd if=/proc/kpageflags bs=8 skip=$((0x$_p)) count=1 2>/dev/null |
+		     od -An -tu8 | tr -d ' ')
+		_n=$((_n + ((_f >> 13) & 1)))
+	done
+	echo $_n
+}
+old=$(dm A pfns | sed 's/^ok //')
+t_is "A's 64 pages are in the swap cache" "$(in_swapcache $old)" 64
 t_ok "A madvises them" dm A madvise
 t_ok "they merge into one KSM page" wait_for 60 ksm_counts 1 63
+# the replaced pages are mapped nowhere: they leave the swap cache at once
+# (and are freed), rather than when reclaim finds them
+t_is "the 63 merged-away pages left the swap cache, the KSM page stays" \
+	"$(in_swapcache $old)" 1
 # kflags BIT: that bit of /proc/kpageflags of A's first page (13: swap
 # cache, 21: KSM)
 kflags() {

@@ -4,6 +4,10 @@
 # symbols: every resolved address is the kernel's (a function's, or a
 # variable's for ",data" entries); a missing required
 # symbol fails the load with ENOENT and its name, an optional one does not.
+# The table holds what ksmod uses and no more: every symbol marked hooked
+# is a hook of the hook table, and functions ksmod never calls are not
+# needed for the load (each needless entry is one more way for the load to
+# fail, or to be refused where IBT is enforced).
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -24,7 +28,20 @@ t_ok "the table has entries ($n)" test "$n" -ge 10
 t_is "every resolved address is the symbol's start in /proc/kallsyms" "$bad" ""
 t_is "every required symbol is resolved" \
 	"$(awk '$4 ~ /^required/ && $2 == "0000000000000000" { print $1 }' $S)" ""
+hooked=$(awk '$4 ~ /,hooked/ { print $1 }' $S | sort | tr '\n' ' ')
+hooks=$(awk '{ print $1 }' /sys/kernel/debug/ksmod/hooks | sort | tr '\n' ' ')
+unhooked=""
+for h in $hooked; do
+	case " $hooks " in *" $h "*) ;; *) unhooked="$unhooked $h" ;; esac
+done
+t_is "every symbol marked hooked has a hook" "$unhooked" ""
 t_ok "ksmod unloads" ksmod_unload
+
+for unused in walk_page_range vm_normal_page __anon_vma_prepare ksm_might_need_to_copy; do
+	t_ok "the load does not need $unused, which ksmod does not use" \
+		ksmod_load test_missing_symbol=$unused
+	t_ok "ksmod unloads" ksmod_unload
+done
 
 for missing in page_vma_mapped_walk rmap_walk_ksm ksm_madvise; do
 	dmesg_mark "missing $missing"

@@ -47,6 +47,10 @@
  *                  buffer to NUMA node NODE: "ok moved=N" (pages now there)
  *   swapped        how many pages of the buffer are swapped out (pagemap):
  *                  "ok N"
+ *   pfns           the frame of each present page of the buffer, in hex:
+ *                  "ok PFN PFN..."
+ *   spin SECS      run on the CPU for SECS seconds without touching the
+ *                  buffer (NUMA balancing scans running tasks): "ok"
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -64,6 +68,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "errname.h"
 
@@ -349,6 +354,53 @@ static void do_swapped(void)
 	answer("ok %zu", n);
 }
 
+static void do_pfns(void)
+{
+	const struct buf *b = &bufs[0];
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	char *line = malloc(b->len / page_size * 17 + 3), *p = line;
+	size_t off;
+
+	if (fd < 0 || !line) {
+		answer("error %s", errname(errno));
+		goto out;
+	}
+	p += sprintf(p, "ok");
+	for (off = 0; off < b->len; off += page_size) {
+		uint64_t e;
+
+		if (in_hole(b, off))
+			continue;
+		if (pread(fd, &e, sizeof(e),
+			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+			answer("error pagemap %s", errname(errno));
+			goto out;
+		}
+		if (e & (1ULL << 63))
+			p += sprintf(p, " %llx",
+				     (unsigned long long)(e & ((1ULL << 55) - 1)));
+	}
+	answer("%s", line);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+}
+
+static void do_spin(const char *arg)
+{
+	struct timespec t0, t;
+	volatile unsigned long n = 0;
+	double secs = arg ? atof(arg) : 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9 < secs);
+	answer("ok");
+}
+
 static void do_move(const char *arg)
 {
 	const struct buf *b = &bufs[0];
@@ -632,6 +684,10 @@ int main(int argc, char **argv)
 			do_move(arg);
 		else if (!strcmp(cmd, "swapped"))
 			do_swapped();
+		else if (!strcmp(cmd, "pfns"))
+			do_pfns();
+		else if (!strcmp(cmd, "spin"))
+			do_spin(arg);
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else
