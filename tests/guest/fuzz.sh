@@ -18,7 +18,7 @@
 #
 # Length: ksmod.fuzz_calls=N on the kernel command line, which tests/run
 # passes from $KSMOD_FUZZ_CALLS: the root fuzzer's calls (default 20000,
-# 60-80 s per kernel under TCG at 250-450 calls a second), the other makes
+# 60-100 s per kernel under TCG at 200-450 calls a second), the other makes
 # half as many; ksmod.fuzz_seed=S ($KSMOD_FUZZ_SEED) repeats a run.
 # A long run needs a longer time limit too (the fuzzers stop on their own
 # 100 s before it, reporting what they did):
