@@ -234,24 +234,6 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static long read_long(const char *path)
-{
-	char buf[64];
-	long v = -1;
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = 0;
-		v = atol(buf);
-	}
-	close(fd);
-	return v;
-}
-
 static long counter(const char *name)
 {
 	char path[256];
@@ -701,9 +683,22 @@ static int churn(int nw, int secs, const char *action)
 	printf("churn: %ld rounds of reading every byte, %ld pages wrong; "
 	       "at most %ld pages in huge pages again at once\n",
 	       reads, bad, most);
-	if (action)
+	if (action) {
+		long c1, rounds = 0;
+
 		printf("action %s: %s\n", action,
 		       system(action) ? "failed" : "done");
+		/*
+		 * Writing khugepaged's scan_sleep_millisecs wakes it for one
+		 * more round, which can collapse a merged range after the
+		 * merge looked complete: wait until it collapsed nothing
+		 * for a second (at most 15 s).
+		 */
+		do {
+			c1 = read_long(coll);
+			sleep(1);
+		} while (read_long(coll) != c1 && ++rounds < 15);
+	}
 	return !bad;
 }
 
