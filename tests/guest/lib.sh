@@ -352,6 +352,21 @@ ksmod_loaded() {
 	grep -q '^ksmod ' /proc/modules
 }
 
+# kernel_ksm_fast: the kernel's KSM, as the oracle of a job ksmod runs
+# next, at pages_to_scan 1000 and sleep_millisecs 10 (what the ksmod runs
+# use). kernel_ksm_done: everything it merged unmerged, stopped, its
+# defaults back.
+kernel_ksm_fast() {
+	kwrite /sys/kernel/mm/ksm/pages_to_scan 1000 &&
+	kwrite /sys/kernel/mm/ksm/sleep_millisecs 10
+}
+kernel_ksm_done() {
+	kwrite /sys/kernel/mm/ksm/run 2
+	kwrite /sys/kernel/mm/ksm/run 0
+	kwrite /sys/kernel/mm/ksm/pages_to_scan 100
+	kwrite /sys/kernel/mm/ksm/sleep_millisecs 20
+}
+
 ksmod_refcnt() {
 	awk '$1 == "ksmod" { print $3 }' /proc/modules
 }

@@ -54,17 +54,13 @@ desc() {
 }
 
 # The kernel's KSM first: the oracle.
-kwrite $KK/pages_to_scan 1000
-kwrite $KK/sleep_millisecs 10
+kernel_ksm_fast
 for c in $CASES; do
 	run_case $KK k "$c"
 	t_tm "k.$c" "kernel's KSM: $(desc "$c")"
 	diag "kernel: $(tm_counts "k.$c") in $(tm_val "k.$c" merge_ms) ms"
 done
-kwrite $KK/run 2
-kwrite $KK/run 0
-kwrite $KK/pages_to_scan 100
-kwrite $KK/sleep_millisecs 20
+kernel_ksm_done
 
 t_ok "ksmod loads, stopped" ksmod_load run=0 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"

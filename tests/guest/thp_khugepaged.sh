@@ -41,13 +41,9 @@ churn() {
 		test "${_c:-0}" -gt 0
 }
 
-kwrite $KK/pages_to_scan 1000
-kwrite $KK/sleep_millisecs 10
+kernel_ksm_fast
 churn $KK kernel
-kwrite $KK/run 2
-kwrite $KK/run 0
-kwrite $KK/pages_to_scan 100
-kwrite $KK/sleep_millisecs 20
+kernel_ksm_done
 
 t_ok "ksmod loads, stopped" ksmod_load run=0 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"

@@ -68,16 +68,12 @@ twoscans() {
 }
 
 # The kernel's KSM first.
-kwrite $KK/pages_to_scan 1000
-kwrite $KK/sleep_millisecs 10
+kernel_ksm_fast
 kwrite $KK/run 1
 tail_runs $KK kernel always
 tail_runs $KK kernel never
 twoscans $KK kernel
-kwrite $KK/run 2
-kwrite $KK/run 0
-kwrite $KK/pages_to_scan 100
-kwrite $KK/sleep_millisecs 20
+kernel_ksm_done
 
 t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"

@@ -76,26 +76,6 @@
 
 static long psize;
 
-static long read_counter(const char *dir, const char *name)
-{
-	char path[256], buf[64];
-	long v = -1;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n > 0) {
-		buf[n] = 0;
-		v = atol(buf);
-	}
-	close(fd);
-	return v;
-}
-
 static void write_counter(const char *dir, const char *name, const char *val)
 {
 	char path[256];

@@ -42,17 +42,7 @@ static long psize, chunk_pages, nchunks;
 
 static long counter(const char *name)
 {
-	char path[256], buf[32] = "";
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return atol(buf);
+	return read_counter(dir, name);
 }
 
 /*

@@ -69,21 +69,6 @@ static uint64_t pfn_of(void *addr)
 	return (e & (1ULL << 63)) ? e & ((1ULL << 55) - 1) : 0;
 }
 
-static long read_counter(const char *dir, const char *name)
-{
-	char path[256], buf[32] = "";
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return atol(buf);
-}
-
 /* page 0 of 0x6d, the others of 0x6e stamped with their index */
 static char *map_pages(long npages)
 {

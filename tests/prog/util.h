@@ -7,6 +7,8 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -65,6 +67,34 @@ static inline int write_all(int fd, const void *buf, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+/* the number a file (a sysfs counter) holds; -1 when it cannot be read */
+static inline long read_long(const char *path)
+{
+	char buf[64];
+	long v = -1;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		v = atol(buf);
+	}
+	close(fd);
+	return v;
+}
+
+/* read_long() of DIR/NAME */
+static inline long read_counter(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return read_long(path);
 }
 
 /* qsort() order of uint64_t (page frame numbers) */
