@@ -71,7 +71,7 @@ SOAK_KERNELS ?= 6.1 6.12
 soak:
 	KSMOD_TEST_DIRS=tests/soak KSMOD_APPEND="ksmod.soak_secs=$(SOAK_SECS)" \
 		KSMOD_TEST_TIMEOUT=$$(($(SOAK_SECS) + 900)) \
-		tests/run $(addprefix -k ,$(SOAK_KERNELS)) -t soak
+		tests/run -j $(addprefix -k ,$(SOAK_KERNELS)) -t soak
 
 demo:
 	scripts/demo
