@@ -19,6 +19,7 @@
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
+#include <linux/wait_bit.h>
 
 #include "compat.h"
 #include "merge.h"
@@ -63,6 +64,18 @@ MODULE_PARM_DESC(test_unmerge_fail,
 
 static DEFINE_MUTEX(ksmod_thread_mutex);
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_thread_wait);	/* run became 1 */
+
+/*
+ * Bit KSMOD_OFFLINING is set while memory goes offline (MEM_GOING_OFFLINE
+ * to MEM_OFFLINE or MEM_CANCEL_OFFLINE): no scan, run=2, tunable change or
+ * unload walks the stable tree meanwhile. A flag, as the kernel's
+ * KSM_RUN_OFFLINE, rather than ksmod_thread_mutex held across the offline:
+ * that made the mutex an outer lock of what offline_pages() takes after
+ * the notifier, and lockdep reported a circular dependency with
+ * pcp_batch_high_lock (setup_per_zone_wmarks()).
+ */
+static unsigned long ksmod_offline_flags;
+#define KSMOD_OFFLINING	0
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_iter_wait);	/* sleep changed */
 static struct task_struct *ksmod_thread;
 
@@ -554,6 +567,17 @@ static bool ksmod_should_run(void)
 	return READ_ONCE(ksmod_run) == KSMOD_RUN_MERGE;
 }
 
+/* With ksmod_thread_mutex held: wait until no memory is going offline. */
+static void ksmod_wait_while_offlining(void)
+{
+	while (test_bit(KSMOD_OFFLINING, &ksmod_offline_flags)) {
+		mutex_unlock(&ksmod_thread_mutex);
+		wait_on_bit(&ksmod_offline_flags, KSMOD_OFFLINING,
+			    TASK_UNINTERRUPTIBLE);
+		mutex_lock(&ksmod_thread_mutex);
+	}
+}
+
 static int ksmod_scan_thread(void *unused)
 {
 	unsigned int sleep_ms;
@@ -563,6 +587,7 @@ static int ksmod_scan_thread(void *unused)
 
 	while (!kthread_should_stop()) {
 		mutex_lock(&ksmod_thread_mutex);
+		ksmod_wait_while_offlining();
 		if (ksmod_should_run())
 			ksmod_do_scan(READ_ONCE(ksmod_pages_to_scan));
 		mutex_unlock(&ksmod_thread_mutex);
@@ -602,6 +627,7 @@ int ksmod_set_run(unsigned long run)
 	if (run > KSMOD_RUN_UNMERGE)
 		return -EINVAL;
 	mutex_lock(&ksmod_thread_mutex);
+	ksmod_wait_while_offlining();
 	if (ksmod_run != run) {
 		WRITE_ONCE(ksmod_run, run);
 		if (run == KSMOD_RUN_UNMERGE) {
@@ -662,6 +688,7 @@ int ksmod_set_merge_across_nodes(unsigned long knob)
 	if (knob > 1)
 		return -EINVAL;
 	mutex_lock(&ksmod_thread_mutex);
+	ksmod_wait_while_offlining();
 	if (ksmod_merge_across_nodes != knob) {
 		if (ksmod_pages_shared || !ksmod_stable_empty()) {
 			pr_info_ratelimited("merge_across_nodes: KSM pages exist: write 2 to run first\n");
@@ -694,6 +721,7 @@ int ksmod_set_max_page_sharing(unsigned long value)
 	if (knob == READ_ONCE(ksmod_max_page_sharing))
 		return 0;
 	mutex_lock(&ksmod_thread_mutex);
+	ksmod_wait_while_offlining();
 	if (ksmod_max_page_sharing != knob) {
 		if (ksmod_pages_shared || !ksmod_stable_empty()) {
 			pr_info_ratelimited("max_page_sharing: KSM pages exist: write 2 to run first\n");
@@ -749,9 +777,12 @@ long ksmod_zero_pages(void)
 
 /*
  * Memory hotplug: no scan, unmerge-all or unload may walk the stable tree
- * while memory goes offline (between MEM_GOING_OFFLINE and MEM_OFFLINE or
- * MEM_CANCEL_OFFLINE, in one task); then nodes left pointing into the
- * offlined range are pruned. Rmap walks and migration need no mutex.
+ * while memory goes offline (KSMOD_OFFLINING, set at MEM_GOING_OFFLINE and
+ * cleared at MEM_OFFLINE or MEM_CANCEL_OFFLINE, in one task); at
+ * MEM_OFFLINE, nodes left pointing into the offlined range are pruned.
+ * Rmap walks and migration need no mutex. Unlike the kernel, which prunes
+ * with only its flag set, the prune takes ksmod_thread_mutex: the trees
+ * change only under it.
  */
 static int ksmod_memory_callback(struct notifier_block *nb,
 				 unsigned long action, void *arg)
@@ -761,14 +792,19 @@ static int ksmod_memory_callback(struct notifier_block *nb,
 	switch (action) {
 	case MEM_GOING_OFFLINE:
 		mutex_lock(&ksmod_thread_mutex);
+		set_bit(KSMOD_OFFLINING, &ksmod_offline_flags);
+		mutex_unlock(&ksmod_thread_mutex);
 		break;
 	case MEM_OFFLINE:
-		ksmod_stable_prune(mn->start_pfn,
-				   mn->start_pfn + mn->nr_pages);
-		mutex_unlock(&ksmod_thread_mutex);
-		break;
 	case MEM_CANCEL_OFFLINE:
+		mutex_lock(&ksmod_thread_mutex);
+		if (action == MEM_OFFLINE)
+			ksmod_stable_prune(mn->start_pfn,
+					   mn->start_pfn + mn->nr_pages);
+		clear_bit(KSMOD_OFFLINING, &ksmod_offline_flags);
 		mutex_unlock(&ksmod_thread_mutex);
+		smp_mb();	/* wake_up_bit() wants one after clear_bit() */
+		wake_up_bit(&ksmod_offline_flags, KSMOD_OFFLINING);
 		break;
 	}
 	return NOTIFY_OK;
@@ -806,6 +842,7 @@ void ksmod_scan_stop(void)
 void ksmod_scan_lock(void)
 {
 	mutex_lock(&ksmod_thread_mutex);
+	ksmod_wait_while_offlining();
 }
 
 void ksmod_scan_unlock(void)

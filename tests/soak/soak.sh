@@ -29,6 +29,7 @@ CG=/sys/fs/cgroup/ksmsoak
 M=/sys/devices/system/memory
 SECS=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^ksmod\.soak_secs=//p')
 SECS=${SECS:-600}
+# shellcheck disable=SC2034 # read by share/realprog.sh's helpers
 RP=redis RP_BIN=redis-server RP_COMM=redis-server NINST=3
 ERR=/tmp/soak.errors
 : >$ERR
