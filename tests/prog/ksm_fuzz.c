@@ -1909,6 +1909,14 @@ static eset mbind_args(unsigned long s, unsigned long len, unsigned long mode,
 	*decided = 1;
 	if (base >= MPOL_MODES + 1 || (mflags & (3UL << 14)) == 3UL << 14)
 		return B(EINVAL);	/* 6.1 has 6 modes, 6.12 a 7th */
+	if (base == MPOL_MODES)
+		/*
+		 * MPOL_WEIGHTED_INTERLEAVE: 6.1 refuses the mode before any
+		 * other check (EINVAL, also for length 0); 6.12 answers as
+		 * for MPOL_INTERLEAVE
+		 */
+		return B(EINVAL) | mbind_args(s, len, mflags | 3, mask, flags,
+					      decided);
 	if (flags & ~(unsigned long)MPOL_MF_VALID_)
 		return B(EINVAL);
 	if ((flags & 4) && run_uid)
@@ -1920,8 +1928,6 @@ static eset mbind_args(unsigned long s, unsigned long len, unsigned long mode,
 	if (s + alen == s)
 		return B(0);		/* rounding up to 0 is length 0 here */
 	*decided = 0;
-	if (base == MPOL_MODES)		/* MPOL_WEIGHTED_INTERLEAVE: 6.12 only */
-		return B(EINVAL) | B(0) | B(EFAULT) | B(EIO) | B(ENOMEM);
 	if (base == 0 && mask)
 		return B(EINVAL);	/* MPOL_DEFAULT takes no nodes */
 	(void)mflags;
