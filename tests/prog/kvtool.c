@@ -34,7 +34,8 @@
  * reads and checks the replies, so a check of 20 MB takes one pass.
  * A wrong reply prints "bad KEY: WHAT" (at most 5 such lines), then
  * "bad CMD: M of K wrong" and exits 1; no connection, a broken reply or
- * no reply within 60 s: "error ..." and exit 3; usage errors exit 2.
+ * no reply within 60 s ($KVTOOL_REPLY_SECS s where that is set): "error
+ * ..." and exit 3; usage errors exit 2.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -54,6 +55,7 @@
 
 #define MIN_LEN		512
 #define REPLY_TIMEOUT_MS 60000
+static int reply_ms = REPLY_TIMEOUT_MS;
 #define MAX_REPORTED	5
 
 enum proto { P_REDIS, P_MEMCACHE, P_LUA };
@@ -379,8 +381,8 @@ static void in_fill(void)
 
 	if (ipos < ilen)
 		return;
-	if (poll(&p, 1, REPLY_TIMEOUT_MS) != 1)
-		die(3, "error: no reply within %d s", REPLY_TIMEOUT_MS / 1000);
+	if (poll(&p, 1, reply_ms) != 1)
+		die(3, "error: no reply within %d s", reply_ms / 1000);
 	n = read(rfd, ibuf, sizeof(ibuf));
 	if (n <= 0)
 		die(3, "error: connection closed (%s)",
@@ -641,6 +643,8 @@ int main(int argc, char **argv)
 	const char *cmd;
 	pid_t writer;
 
+	if (getenv("KVTOOL_REPLY_SECS") && atoi(getenv("KVTOOL_REPLY_SECS")) > 0)
+		reply_ms = atoi(getenv("KVTOOL_REPLY_SECS")) * 1000;
 	while ((opt = getopt(argc, argv, "n:u:L:i:m")) != -1) {
 		switch (opt) {
 		case 'n':
