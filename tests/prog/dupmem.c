@@ -272,11 +272,11 @@ static void do_check(void)
 		answer("ok");
 }
 
-static int cmp_u64p(const void *a, const void *b)
+/* the pagemap entry of @b's page at @off into *@e; -1 when unreadable */
+static int pagemap_entry(int fd, const struct buf *b, size_t off, uint64_t *e)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	return pread(fd, e, sizeof(*e),
+		     (uintptr_t)(b->addr + off) / page_size * 8) == 8 ? 0 : -1;
 }
 
 static void do_frames(void)
@@ -300,14 +300,13 @@ static void do_frames(void)
 
 		if (in_hole(b, off))
 			continue;
-		if (pread(fd, &e, sizeof(e),
-			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+		if (pagemap_entry(fd, b, off, &e)) {
 			answer("error pagemap %s", errname(errno));
 			goto out;
 		}
-		if (!(e & (1ULL << 63)))
-			continue;	/* not present */
-		pfns[got] = e & ((1ULL << 55) - 1);
+		if (!(e & PM_PRESENT))
+			continue;
+		pfns[got] = PM_PFN(e);
 		pages[got++] = b->addr + off;
 	}
 	if (syscall(SYS_move_pages, 0, got, pages, NULL, status, 0)) {
@@ -322,7 +321,7 @@ static void do_frames(void)
 			snprintf(nodes + strlen(nodes), sizeof(nodes) - strlen(nodes),
 				 "%s%zu", nodes[0] ? "," : "", i);
 	first = got ? pfns[0] : 0;
-	qsort(pfns, got, sizeof(*pfns), cmp_u64p);
+	qsort(pfns, got, sizeof(*pfns), cmp_u64);
 	for (i = 0; i < got; i++)
 		distinct += !i || pfns[i] != pfns[i - 1];
 	answer("ok first=%llx distinct=%zu nodes=%s",
@@ -350,13 +349,12 @@ static void do_swapped(void)
 
 		if (in_hole(b, off))
 			continue;
-		if (pread(fd, &e, sizeof(e),
-			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+		if (pagemap_entry(fd, b, off, &e)) {
 			answer("error pagemap %s", errname(errno));
 			close(fd);
 			return;
 		}
-		n += !!(e & (1ULL << 62));
+		n += !!(e & PM_SWAPPED);
 	}
 	close(fd);
 	answer("ok %zu", n);
@@ -379,14 +377,12 @@ static void do_pfns(void)
 
 		if (in_hole(b, off))
 			continue;
-		if (pread(fd, &e, sizeof(e),
-			  (uintptr_t)(b->addr + off) / page_size * 8) != 8) {
+		if (pagemap_entry(fd, b, off, &e)) {
 			answer("error pagemap %s", errname(errno));
 			goto out;
 		}
-		if (e & (1ULL << 63))
-			p += sprintf(p, " %llx",
-				     (unsigned long long)(e & ((1ULL << 55) - 1)));
+		if (e & PM_PRESENT)
+			p += sprintf(p, " %llx", (unsigned long long)PM_PFN(e));
 	}
 	answer("%s", line);
 out:
