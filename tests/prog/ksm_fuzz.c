@@ -2689,20 +2689,29 @@ static void op_fork(struct thr *t)
 
 /* --- the threads ------------------------------------------------------------- */
 
-static unsigned long rss_bytes(void)
+/* the start of a /proc file, NUL-terminated; 0 when there is nothing */
+static int read_proc(const char *path, char *buf, size_t len)
 {
-	char buf[128];
-	unsigned long size = 0, res = 0;
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
+	return 1;
+}
+
+static unsigned long rss_bytes(void)
+{
+	char buf[128];
+	unsigned long size = 0, res = 0;
+
+	if (!read_proc("/proc/self/statm", buf, sizeof(buf)))
+		return 0;
 	sscanf(buf, "%lu %lu", &size, &res);
 	return res * PG;
 }
@@ -2933,16 +2942,9 @@ static void fill(unsigned long a, unsigned char v)
 static unsigned long anon_huge_kb(void)
 {
 	char buf[4096], *p;
-	int fd = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
 
-	if (fd < 0)
+	if (!read_proc("/proc/self/smaps_rollup", buf, sizeof(buf)))
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	p = strstr(buf, "AnonHugePages:");
 	return p ? strtoul(p + 14, NULL, 10) : 0;
 }
