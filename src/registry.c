@@ -318,6 +318,7 @@ bool ksmod_fork_child(struct mm_struct *mm, int *ret)
 	/* 6.1 copies the parent's counts into the child; 6.12 zeroes them */
 	mm->ksm_merging_pages = 0;
 	mm->ksm_rmap_items = 0;
+	ksmod_fork_uncount_zero_pages(mm, parent);
 	slot = ksmod_enter(mm, parent);
 	if (!slot)		/* the parent was given back meanwhile */
 		return false;

@@ -248,6 +248,8 @@ void ksmod_add_to_kill(struct task_struct *tsk, struct page *page,
 pte_t ksmod_map_zero_page(struct vm_area_struct *vma, unsigned long addr);
 bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr);
 long ksmod_mm_zero_pages(struct mm_struct *mm);
+void ksmod_fork_uncount_zero_pages(struct mm_struct *mm,
+				   struct mm_struct *parent);
 
 /* a pmd read without its lock, as a whole */
 static inline pmd_t ksmod_pmdp_get_lockless(pmd_t *pmdp)

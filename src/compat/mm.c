@@ -468,6 +468,83 @@ bool ksmod_ksm_page_at(struct vm_area_struct *vma, unsigned long addr)
 #endif
 }
 
+#if KSMOD_KSM_ZERO_PAGES_COUNTED
+/* KSM zero pages that @vma's ptes map; its mmap lock held */
+static long ksmod_vma_ksm_zero_ptes(struct vm_area_struct *vma)
+{
+	unsigned long addr = vma->vm_start, end = vma->vm_end;
+	struct mm_struct *mm = vma->vm_mm;
+	long nr = 0;
+
+	while (addr < end) {
+		unsigned long next;
+		pte_t *start, *ptep;
+		spinlock_t *ptl;
+		pmd_t *pmd, pmdval;
+
+		addr = ksmod_next_pmd(mm, addr, end, &pmd);
+		if (!pmd)
+			break;
+		next = pmd_addr_end(addr, end);
+		pmdval = ksmod_pmdp_get_lockless(pmd);
+		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval)) {
+			addr = next;	/* no pte table: no zero page pte */
+			continue;
+		}
+		start = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!start) {
+			addr = next;
+			continue;
+		}
+		for (ptep = start; addr < next; addr += PAGE_SIZE, ptep++)
+			if (is_ksm_zero_pte(ptep_get(ptep)))
+				nr++;
+		pte_unmap_unlock(start, ptl);
+		cond_resched();
+	}
+	return nr;
+}
+#endif
+
+/**
+ * ksmod_fork_uncount_zero_pages() - take back what a fork counted but did
+ * not copy
+ * @mm:		the child's mm
+ * @parent:	the parent's mm
+ *
+ * 6.12's ksm_fork() gives the child the parent's count of KSM zero pages
+ * (dup_mm() copied the mm) and adds it to the kernel's ksm_zero_pages. But
+ * dup_mmap() does not copy VM_DONTCOPY (MADV_DONTFORK) VMAs, and copies
+ * VM_WIPEONFORK ones without their ptes: the KSM zero pages there are
+ * counted in the child and never unmapped from it, so the kernel's count
+ * stays too high for good (the kernel's own KSM does the same). Counted in
+ * the parent, whose mmap lock dup_mmap() holds for writing, and taken back.
+ * Called from the child's __ksm_enter(): an exec()'s new mm (6.12's
+ * ksm_execve()) starts from 0, and has nothing to take back.
+ */
+void ksmod_fork_uncount_zero_pages(struct mm_struct *mm,
+				   struct mm_struct *parent)
+{
+#if KSMOD_KSM_ZERO_PAGES_COUNTED
+	VMA_ITERATOR(vmi, parent, 0);
+	struct vm_area_struct *vma;
+	long nr = 0;
+
+	if (atomic_long_read(&mm->ksm_zero_pages) <= 0)
+		return;
+	mmap_assert_write_locked(parent);
+	for_each_vma(vmi, vma)
+		if ((vma->vm_flags & (VM_DONTCOPY | VM_WIPEONFORK)) &&
+		    vma->anon_vma)
+			nr += ksmod_vma_ksm_zero_ptes(vma);
+	nr = min(nr, atomic_long_read(&mm->ksm_zero_pages));
+	if (nr) {
+		atomic_long_sub(nr, &mm->ksm_zero_pages);
+		atomic_long_sub(nr, ksym.compat.ksm_zero_pages);
+	}
+#endif
+}
+
 /* KSM zero pages mapped in @mm: 0 where core mm does not count them (6.1) */
 long ksmod_mm_zero_pages(struct mm_struct *mm)
 {

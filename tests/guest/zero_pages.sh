@@ -6,7 +6,8 @@
 # ksm_zero_pages, /proc/PID/ksm_stat and ksmod's ksm_zero_pages go up by
 # each page, RssAnon down, and all of them come back when the pages are
 # unmerged (MADV_UNMERGEABLE, run=2, unload) or unmapped (exit), never
-# below where they started; a fork's copies count too. On a kernel whose
+# below where they started; a fork's copies count too, what a fork does not
+# copy (MADV_WIPEONFORK, MADV_DONTFORK) not. On a kernel whose
 # core mm does not count KSM zero pages (6.1), as 6.1's KSM: the pages map
 # the zero page (pagemap, kpageflags), RssAnon and AnonPages drop, nothing
 # counts them, a write gives a private page, use_zero_pages=0 merges pages
@@ -148,6 +149,27 @@ t_is "the kernel counts the child's" "$(kz)" $((k0 + 2 * N))
 t_ok "the child is killed" dm Z killchild
 t_ok "its zero pages leave both counts" wait_for 10 kz_is $((k0 + N))
 t_ok "ksmod's too" wait_for 20 zero_is $N
+
+# 6.12's ksm_fork() gives a child the parent's whole count, also of the
+# KSM zero pages in MADV_WIPEONFORK and MADV_DONTFORK ranges, which the
+# child does not get: its count, and the kernel's for good, would be too
+# high (the kernel's own KSM leaves them so). ksmod takes them back. The
+# child of a DONTFORK range dies at once (it reads its copy): only the
+# kernel's count is looked at there.
+for adv in wipeonfork dontfork; do
+	t_ok "Z: $adv" dm Z "$adv"
+	ch=$(dm Z fork)
+	t_match "Z forks ($adv)" "$ch" "^ok child="
+	[ $adv = wipeonfork ] &&
+		t_is "the child's ksm_stat: no zero page ($adv)" \
+			"$(st "${ch#ok child=}" ksm_zero_pages)" 0
+	t_is "the kernel's count: only Z's ($adv)" "$(kz)" $((k0 + N))
+	t_ok "ksmod's: only Z's ($adv)" wait_for 10 zero_is $N
+	t_ok "the child is killed" dm Z killchild
+	t_is "the kernel's count: still only Z's ($adv)" "$(kz)" $((k0 + N))
+done
+t_ok "Z: keeponfork" dm Z keeponfork
+t_ok "Z: dofork" dm Z dofork
 
 t_ok "Z: MADV_UNMERGEABLE" dm Z unmadvise
 t_is "ksmod's ksm_zero_pages 0" "$(c ksm_zero_pages)" 0

@@ -31,6 +31,8 @@
  * then answers each command line with one line starting "ok" or "error":
  *   madvise [2]    MADV_MERGEABLE on the buffer [the second buffer]
  *   unmadvise [2]  MADV_UNMERGEABLE
+ *   wipeonfork, keeponfork, dontfork, dofork [2]
+ *                  MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTFORK, MADV_DOFORK
  *   mprotect       the middle third of the buffer becomes read-only:
  *                  "ok split1=S1 split2=S2" (the new VMA boundaries)
  *   mremap         move the buffer elsewhere: "ok addr=A end=E"
@@ -682,6 +684,14 @@ int main(int argc, char **argv)
 			do_madvise(arg, MADV_MERGEABLE);
 		else if (!strcmp(cmd, "unmadvise"))
 			do_madvise(arg, MADV_UNMERGEABLE);
+		else if (!strcmp(cmd, "wipeonfork"))
+			do_madvise(arg, MADV_WIPEONFORK);
+		else if (!strcmp(cmd, "keeponfork"))
+			do_madvise(arg, MADV_KEEPONFORK);
+		else if (!strcmp(cmd, "dontfork"))
+			do_madvise(arg, MADV_DONTFORK);
+		else if (!strcmp(cmd, "dofork"))
+			do_madvise(arg, MADV_DOFORK);
 		else if (!strcmp(cmd, "mprotect"))
 			do_mprotect();
 		else if (!strcmp(cmd, "mremap"))
