@@ -58,12 +58,15 @@ check:
 
 comma := ,
 space := $(subst ,, )
-# KASAN under TCG is about 5x slower: longer per-test timeout. Every guest
-# test but dkms (packaging for Debian's kernels, not the engine).
+# KASAN under TCG is about 5x slower: longer per-test timeout, and
+# ksmod.slow=3 for the tests that wait a fixed time for a saving (realprog).
+# Every guest test but dkms (packaging for Debian's kernels, not the engine).
 DEBUG_TESTS = $(subst $(space),$(comma),$(sort $(filter-out lib dkms,$(basename $(notdir $(wildcard tests/guest/*.sh))))))
 check-debug:
 	rel=$$(scripts/debug-kernel -q -r) && \
-	KSMOD_TEST_TIMEOUT=$${KSMOD_TEST_TIMEOUT:-900} tests/run -k "$$rel" -t $(DEBUG_TESTS)
+	KSMOD_TEST_TIMEOUT=$${KSMOD_TEST_TIMEOUT:-900} \
+	KSMOD_APPEND="ksmod.slow=3 $${KSMOD_APPEND-}" \
+		tests/run -k "$$rel" -t $(DEBUG_TESTS)
 
 # Not part of make check. The debug kernel: SOAK_KERNELS=$(scripts/debug-kernel -r)
 SOAK_SECS ?= 600

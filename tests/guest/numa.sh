@@ -19,6 +19,10 @@ D=/sys/kernel/debug/sched/numa_balancing
 updates() { awk '$1 == "numa_pte_updates" { print $2 }' /proc/vmstat; }
 distinct() { dm "$1" frames | sed -n 's/.* distinct=\([0-9]*\) .*/\1/p'; }
 
+if [ ! -e /proc/sys/kernel/numa_balancing ]; then
+	t_skip "NUMA balancing is on" "this kernel has none (CONFIG_NUMA_BALANCING)"
+	t_done
+fi
 t_is "NUMA balancing is on" "$(cat /proc/sys/kernel/numa_balancing)" 1
 # scan a running task at once and often (the defaults wait a second, then
 # scan every second or more)

@@ -45,8 +45,18 @@ for f in max_page_sharing pages_to_scan sleep_millisecs smart_scan; do
 	[ -e $S/$f ] && ksaved="$ksaved $f=$(cat $S/$f)"
 done
 t_ok "the kernel's KSM takes the settings" ltp_settings $S
-t_ok "the kernel's KSM: 3 x $MB MiB, 4 phases, exact counts" \
-	ksm_phases -t 60 -k $S 3 $MB
+# The kernel's job shows what to expect; on the debug kernel its KSM once
+# left one page of 12288 unmerged after phase 1's three passes: it gets a
+# second try, its first failure shown. ksmod's jobs get one try.
+kjob="the kernel's KSM: 3 x $MB MiB, 4 phases, exact counts"
+if ksm_phases -t 60 -k $S 3 $MB >kernel1.out 2>&1; then
+	t_pass "$kjob"
+else
+	diag "the kernel's KSM failed a first try:"
+	sed -n '1,8s/^/  /p' kernel1.out | while IFS= read -r l; do diag "$l"; done
+	kjob_again() { ltp_settings $S && ksm_phases -t 60 -k $S 3 $MB; }
+	t_ok "$kjob (second try)" kjob_again
+fi
 kwrite $S/run 2
 for kv in $ksaved; do
 	kwrite "$S/${kv%%=*}" "${kv#*=}"

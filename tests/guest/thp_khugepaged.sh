@@ -16,7 +16,10 @@
 # waited for with smart_scan=0: when khugepaged has collapsed every range
 # at once, smart scan's skipping can keep the pages of one content from
 # ever being looked at in the same pass (seen on the kernel's KSM: nothing
-# merged again in 20 s).
+# merged again in 20 s). Each merge may take up to 60 s (TM_SECS, from the
+# timeout below): on a loaded host 6.1's KSM, which has no smart scan,
+# once had merged nothing again after 20 s.
+# ksmod-timeout: 360
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
