@@ -35,9 +35,7 @@ t_ok "a 64 MiB swap on a loop device" \
 	sh -c 'dd if=/dev/zero of=/run/swapfile bs=1M count=64 2>/dev/null &&
 	       losetup /dev/loop0 /run/swapfile && mkswap /dev/loop0 >/dev/null &&
 	       swapon /dev/loop0'
-t_ok "a memory cgroup for the test processes" \
-	sh -c "echo +memory > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p $CG && echo \$\$ > $CG/cgroup.procs"
-echo $$ > $CG/cgroup.procs
+t_ok "a memory cgroup for the test processes" memcg_enter $CG
 
 t_ok "ksmod loads, running, smart_scan off" \
 	ksmod_load run=1 pages_to_scan=2000 sleep_millisecs=0 ||
@@ -114,7 +112,7 @@ t_no_dmesg "no poisoned or corrupted slab object" 'Poison overwritten|Redzone|Ob
 dm_stop U
 dm_stop A
 t_ok "ksmod unloads" ksmod_unload
-echo $$ > /sys/fs/cgroup/cgroup.procs
+memcg_leave
 swapoff /dev/loop0
 losetup -d /dev/loop0
 rm -f /run/swapfile

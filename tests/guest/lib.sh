@@ -404,6 +404,23 @@ stock_load() {
 	modprobe "$@"
 }
 
+# zram_swap SIZE: swap on a zram device of SIZE (the test needs a
+# "# ksmod-modules: zram" line); zram_swap_off: gone again
+zram_swap() {
+	stock_load zram num_devices=1 &&
+		echo "$1" >/sys/block/zram0/disksize &&
+		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
+}
+zram_swap_off() { swapoff /dev/zram0; }
+
+# memcg_enter DIR: the shell, and what it starts from now on, in a new
+# memory cgroup; memcg_leave: back in the root cgroup
+memcg_enter() {
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control &&
+		mkdir -p "$1" && echo $$ >"$1/cgroup.procs"
+}
+memcg_leave() { echo $$ >/sys/fs/cgroup/cgroup.procs; }
+
 # shellcheck disable=SC2317 # the functions it defines are the tests' to call
 use_kmod() {
 	if [ ! -x /usr/bin/kmod ]; then

@@ -21,12 +21,8 @@
 K=/sys/module/ksmod/ksm
 CG=/sys/fs/cgroup/ksmtest
 
-t_ok "zram loads" stock_load zram num_devices=1
-t_ok "a 256 MiB zram swap device" \
-	sh -c 'echo 256M > /sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0'
-t_ok "a memory cgroup for the test processes" \
-	sh -c "echo +memory > /sys/fs/cgroup/cgroup.subtree_control && mkdir -p $CG && echo \$\$ > $CG/cgroup.procs"
-echo $$ > $CG/cgroup.procs
+t_ok "swap on a 256 MiB zram device" zram_swap 256M
+t_ok "a memory cgroup for the test processes" memcg_enter $CG
 
 t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"
@@ -81,6 +77,6 @@ for mode in $(thp_modes); do
 done
 
 t_ok "ksmod unloads" ksmod_unload
-echo $$ > /sys/fs/cgroup/cgroup.procs
-swapoff /dev/zram0
+memcg_leave
+zram_swap_off
 t_done
