@@ -512,15 +512,17 @@ static long ksmod_vma_ksm_zero_ptes(struct vm_area_struct *vma)
  * @mm:		the child's mm
  * @parent:	the parent's mm
  *
- * 6.12's ksm_fork() gives the child the parent's count of KSM zero pages
- * (dup_mm() copied the mm) and adds it to the kernel's ksm_zero_pages. But
- * dup_mmap() does not copy VM_DONTCOPY (MADV_DONTFORK) VMAs, and copies
- * VM_WIPEONFORK ones without their ptes: the KSM zero pages there are
- * counted in the child and never unmapped from it, so the kernel's count
- * stays too high for good (the kernel's own KSM does the same). Counted in
- * the parent, whose mmap lock dup_mmap() holds for writing, and taken back.
- * Called from the child's __ksm_enter(): an exec()'s new mm (6.12's
- * ksm_execve()) starts from 0, and has nothing to take back.
+ * The child starts with the parent's count of KSM zero pages (dup_mm()
+ * copies the mm), and 6.12.118's ksm_fork() adds it to the kernel's
+ * ksm_zero_pages (KSMOD_KSM_FORK_ADDS_ZERO_PAGES). But dup_mmap() does not
+ * copy VM_DONTCOPY (MADV_DONTFORK) VMAs, and copies VM_WIPEONFORK ones
+ * without their ptes: the KSM zero pages there are counted in the child
+ * and never unmapped from it, so the kernel's count stays too high for
+ * good (the kernel's own KSM leaves it so). Counted in the parent, whose
+ * mmap lock dup_mmap() holds for writing, and taken back from the child's
+ * count, and from the kernel's where ksm_fork() added them. Called from the
+ * child's __ksm_enter(): an exec()'s new mm (6.12's ksm_execve()) starts
+ * from 0, and has nothing to take back.
  */
 void ksmod_fork_uncount_zero_pages(struct mm_struct *mm,
 				   struct mm_struct *parent)
@@ -538,10 +540,12 @@ void ksmod_fork_uncount_zero_pages(struct mm_struct *mm,
 		    vma->anon_vma)
 			nr += ksmod_vma_ksm_zero_ptes(vma);
 	nr = min(nr, atomic_long_read(&mm->ksm_zero_pages));
-	if (nr) {
-		atomic_long_sub(nr, &mm->ksm_zero_pages);
-		atomic_long_sub(nr, ksym.compat.ksm_zero_pages);
-	}
+	if (!nr)
+		return;
+	atomic_long_sub(nr, &mm->ksm_zero_pages);
+#ifdef KSMOD_KSM_FORK_ADDS_ZERO_PAGES
+	atomic_long_sub(nr, ksym.compat.ksm_zero_pages);
+#endif
 #endif
 }
 
