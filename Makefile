@@ -59,7 +59,8 @@ check:
 comma := ,
 space := $(subst ,, )
 # KASAN under TCG is about 5x slower: longer per-test timeout, and
-# ksmod.slow=3 for the tests that wait a fixed time for a saving (realprog).
+# ksmod.slow=3: realprog waits 3 times as long for a saving to settle, the
+# fuzz test makes a third of its calls.
 # Every guest test but dkms (packaging for Debian's kernels, not the engine).
 DEBUG_TESTS = $(subst $(space),$(comma),$(sort $(filter-out lib dkms,$(basename $(notdir $(wildcard tests/guest/*.sh))))))
 check-debug:

@@ -18,8 +18,9 @@
 #
 # Length: ksmod.fuzz_calls=N on the kernel command line, which tests/run
 # passes from $KSMOD_FUZZ_CALLS: the root fuzzer's calls (default 20000,
-# 60-100 s per kernel under TCG at 200-450 calls a second), the other makes
-# half as many; ksmod.fuzz_seed=S ($KSMOD_FUZZ_SEED) repeats a run.
+# 60-100 s per kernel under TCG at 200-450 calls a second; a third on the
+# debug kernel, ksmod.slow=3, at about 25), the other makes half as many;
+# ksmod.fuzz_seed=S ($KSMOD_FUZZ_SEED) repeats a run.
 # A long run needs a longer time limit too (the fuzzers stop on their own
 # 100 s before it, reporting what they did):
 #   KSMOD_FUZZ_CALLS=1000000 KSMOD_TEST_TIMEOUT=10800 tests/run -k 6.12 -t fuzz
@@ -35,7 +36,9 @@ settled() { [ "$(obj rmap_items)" = 0 ] && [ "$(obj stable_nodes)" = 0 ]; }
 
 arg() { sed -n "s/.*ksmod\.$1=\([0-9][0-9]*\).*/\1/p" /proc/cmdline; }
 calls=$(arg fuzz_calls)
-: "${calls:=20000}"
+# a slow kernel (make check-debug's ksmod.slow=N) makes 1/N as many
+slow=$(arg slow)
+: "${calls:=$((20000 / ${slow:-1}))}"
 seed=$(arg fuzz_seed)
 [ -n "$seed" ] || seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 seed2=$((seed + 1))
