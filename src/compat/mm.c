@@ -73,6 +73,46 @@ static unsigned long ksmod_next_pmd(struct mm_struct *mm, unsigned long addr,
 }
 
 /**
+ * ksmod_map_next_ptes() - the pte table of the next populated pmd
+ * @mm:		the mm, its mmap lock held
+ * @addrp:	in: where to start; out: the first address the table maps,
+ *		else where the walk stopped
+ * @end:	where to stop
+ * @pmdp:	out: the pmd there; NULL when nothing is left before @end (or
+ *		at a bad upper entry, see ksmod_next_pmd())
+ * @ptlp:	out: the table's lock, held when a table is returned
+ *
+ * The three walkers below share it: empty upper tables are skipped whole,
+ * and a table that went away meanwhile (6.12) is passed over.
+ *
+ * Return: the ptes from *@addrp on, mapped and locked; NULL when the pmd at
+ * *@addrp maps no pte table (huge, or migrating) or when *@pmdp is NULL.
+ */
+static pte_t *ksmod_map_next_ptes(struct mm_struct *mm, unsigned long *addrp,
+				  unsigned long end, pmd_t **pmdp,
+				  spinlock_t **ptlp)
+{
+	unsigned long addr = *addrp;
+	pte_t *start = NULL;
+	pmd_t pmdval;
+
+	for (;;) {
+		addr = ksmod_next_pmd(mm, addr, end, pmdp);
+		if (!*pmdp)
+			break;
+		pmdval = ksmod_pmdp_get_lockless(*pmdp);
+		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval))
+			break;
+		start = ksmod_pte_offset_map_lock(mm, *pmdp, addr, ptlp);
+		if (start)
+			break;
+		addr = pmd_addr_end(addr, end);	/* the table went away */
+	}
+	*addrp = addr;
+	return start;
+}
+
+/**
  * ksmod_skip_holes() - for unmerging: the next address that may map a page
  * @mm:		the mm, its mmap lock held
  * @addr:	where to start, in a VMA of @mm
@@ -91,20 +131,12 @@ unsigned long ksmod_skip_holes(struct mm_struct *mm, unsigned long addr,
 		unsigned long next;
 		pte_t *start, *ptep;
 		spinlock_t *ptl;
-		pmd_t *pmd, pmdval;
+		pmd_t *pmd;
 
-		addr = ksmod_next_pmd(mm, addr, end, &pmd);
-		if (!pmd)
+		start = ksmod_map_next_ptes(mm, &addr, end, &pmd, &ptl);
+		if (!start)		/* the end, or a huge or odd pmd */
 			return addr;
 		next = pmd_addr_end(addr, end);
-		pmdval = ksmod_pmdp_get_lockless(pmd);
-		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval))
-			return addr;
-		start = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
-		if (!start) {		/* the table went away (6.12) */
-			addr = next;
-			continue;
-		}
 		for (ptep = start; addr < next; addr += PAGE_SIZE, ptep++)
 			if (!pte_none(ptep_get(ptep)))
 				break;
@@ -156,16 +188,16 @@ struct page *ksmod_next_anon_page(struct vm_area_struct *vma,
 		spinlock_t *ptl;
 		pmd_t *pmd, pmdval;
 
-		addr = ksmod_next_pmd(mm, addr, end, &pmd);
+		start = ksmod_map_next_ptes(mm, &addr, end, &pmd, &ptl);
 		if (!pmd)
 			break;
 		next = pmd_addr_end(addr, end);
-		pmdval = ksmod_pmdp_get_lockless(pmd);
-		if (!pmd_present(pmdval)) {	/* a huge page migrating */
-			addr = next;
-			continue;
-		}
-		if (pmd_trans_huge(pmdval)) {
+		if (!start) {
+			pmdval = ksmod_pmdp_get_lockless(pmd);
+			if (!pmd_present(pmdval)) {	/* a huge page migrating */
+				addr = next;
+				continue;
+			}
 			ptl = pmd_lock(mm, pmd);
 			pmdval = *pmd;
 			if (pmd_present(pmdval) && pmd_trans_huge(pmdval))
@@ -177,11 +209,6 @@ struct page *ksmod_next_anon_page(struct vm_area_struct *vma,
 			if (pmd_present(pmdval) && pmd_trans_huge(pmdval))
 				addr = next;	/* not an anonymous one */
 			/* else split meanwhile: look at its ptes */
-			continue;
-		}
-		start = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
-		if (!start) {		/* the table went away (6.12) */
-			addr = next;
 			continue;
 		}
 		for (ptep = start; addr < next; addr += PAGE_SIZE, ptep++) {
@@ -480,19 +507,13 @@ static long ksmod_vma_ksm_zero_ptes(struct vm_area_struct *vma)
 		unsigned long next;
 		pte_t *start, *ptep;
 		spinlock_t *ptl;
-		pmd_t *pmd, pmdval;
+		pmd_t *pmd;
 
-		addr = ksmod_next_pmd(mm, addr, end, &pmd);
+		start = ksmod_map_next_ptes(mm, &addr, end, &pmd, &ptl);
 		if (!pmd)
 			break;
 		next = pmd_addr_end(addr, end);
-		pmdval = ksmod_pmdp_get_lockless(pmd);
-		if (!pmd_present(pmdval) || pmd_trans_huge(pmdval)) {
-			addr = next;	/* no pte table: no zero page pte */
-			continue;
-		}
-		start = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
-		if (!start) {
+		if (!start) {		/* huge or migrating: no zero page pte */
 			addr = next;
 			continue;
 		}
