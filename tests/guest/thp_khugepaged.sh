@@ -6,11 +6,16 @@
 # pages, subpages 1..127 alike in all three, the rest each process's own
 # (khugepaged takes a range with up to max_ptes_shared = 256 shared
 # pages); once merged, khugepaged runs every 100 ms (scan_sleep_millisecs
-# and alloc_sleep_millisecs) for 8 s while the processes read all their
-# bytes every 100 ms; then it is slowed down to once a minute and the pages
+# and alloc_sleep_millisecs) for 8 s (longer, up to 32 s, until it has
+# collapsed a page: the kernel's KSM once kept it from collapsing any in
+# 8 s) while the processes read all their bytes every 100 ms; then it is
+# slowed down to once a minute and the pages
 # must merge again to the ideal number of frames, with counters matching
 # the frames, every byte intact, also after copy-on-write
 # (tests/prog/thp_merge khugepaged), and nothing in the kernel log. The
+# first merge runs with khugepaged at its default pace: made fast before
+# it, khugepaged collapsed ranges as fast as the kernel's KSM merged them
+# (not at the ideal after 60 s on 6.12, 150 s on the debug kernel). The
 # kernel's KSM (ksmod not loaded) does the same first, in this boot; on
 # both, khugepaged must have collapsed pages meanwhile. The merge again is
 # waited for with smart_scan=0: when khugepaged has collapsed every range
@@ -25,6 +30,7 @@
 
 K=/sys/module/ksmod/ksm
 KK=/sys/kernel/mm/ksm
+FAST="echo 100 > $THP/khugepaged/scan_sleep_millisecs; echo 100 > $THP/khugepaged/alloc_sleep_millisecs"
 SLOW="echo 60000 > $THP/khugepaged/scan_sleep_millisecs"
 
 ksmod_loaded && ksmod_unload
@@ -32,10 +38,9 @@ ksmod_loaded && ksmod_unload
 # churn DIR WHO
 churn() {
 	thp_set always
-	thp_khugepaged 100
 	_ss=""
 	[ -f "$1/smart_scan" ] && _ss="; echo 0 > $1/smart_scan"
-	tm "$2" -k "$1" -h huge -d 8 -x "$SLOW$_ss" khugepaged
+	tm "$2" -k "$1" -h huge -d 8 -b "$FAST" -x "$SLOW$_ss" khugepaged
 	[ -f "$1/smart_scan" ] && kwrite "$1/smart_scan" 1
 	t_tm "$2" "$2: merged ranges collapsed by khugepaged for 8 s, split and merged again: frames, counters, bytes"
 	_c=$(tm_val "$2" khugepaged_collapsed)

@@ -4,7 +4,7 @@
  * goes wrong when the split is not done as the kernel's KSM does it.
  *
  *   thp_merge [-k SYSFS_DIR] [-t SECONDS] [-h default|huge|nohuge]
- *             [-n NHUGE] [-d SECONDS] [-x ACTION] CASE
+ *             [-n NHUGE] [-d SECONDS] [-b ACTION] [-x ACTION] CASE
  *
  * Works against either KSM: SYSFS_DIR is /sys/module/ksmod/ksm (ksmod,
  * the default) or /sys/kernel/mm/ksm (the kernel's own, with ksmod not
@@ -63,11 +63,13 @@
  *   khugepaged 3 workers; subpages 1..127 of a huge page alike in all,
  *              the rest their worker's own (khugepaged collapses a range
  *              with up to max_ptes_shared = 256 shared pages); after the
- *              merge, for -d SECONDS (default 8) the workers read all their
+ *              merge, ACTION -b (e.g. making khugepaged fast), then for
+ *              -d SECONDS (default 8; longer, up to 4 times, until
+ *              khugepaged collapsed a page) the workers read all their
  *              bytes every 100 ms (keeping the ptes young) while khugepaged
- *              (made fast by the caller) collapses the merged ranges into
- *              new huge pages and KSM splits them again; then ACTION (-x,
- *              e.g. slowing khugepaged down) and the checks above, after
+ *              collapses the merged ranges into new huge pages and KSM
+ *              splits them again; then ACTION -x (e.g. slowing khugepaged
+ *              down) and the checks above, after
  *              the pages merged again. Prints khugepaged_collapsed (its
  *              pages_collapsed counter's growth meanwhile) [1282n]
  *   twoscans   1 worker, 10 small pages of one content: counts full_scans
@@ -479,6 +481,16 @@ static int worker(int slot)
 		return 1;
 	for (i = 0; i < n; i++)
 		make_page(buf + i * psize, slot, i / SUBPAGES, i % SUBPAGES);
+	/*
+	 * half and ptemapped are about huge pages mapped by ptes: khugepaged
+	 * must not map them by a PMD again before the merge. It did (6.1 and
+	 * 6.12, worker 0, whose mm woke khugepaged from an empty list and got
+	 * scanned at once, whatever its scan_sleep_millisecs). The huge pages
+	 * stay; only the VMA is off limits to khugepaged (KSM ignores the flag).
+	 */
+	if ((lay == HALF || lay == PTEMAPPED) &&
+	    madvise(buf, n * psize, MADV_NOHUGEPAGE))
+		return 1;
 	for (hp = 0; lay == HALF && hp < nhuge; hp++) {
 		char *h = buf + hp * HPAGE_SIZE + HPAGE_SIZE / 2;
 
@@ -656,16 +668,28 @@ static int twoscans(int timeout)
 	return ok;
 }
 
-/* -d/-x of case khugepaged: churn, then ACTION; false on a byte wrong */
-static int churn(int nw, int secs, const char *action)
+/*
+ * -b/-d/-x of case khugepaged: BEFORE, churn for SECONDS (longer, up to four
+ * times, until khugepaged collapsed a page), then AFTER; false on a byte
+ * wrong
+ */
+static int churn(int nw, int secs, const char *before, const char *after)
 {
 	const char *coll =
 		"/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed";
-	long c0 = read_long(coll), most = 0, bad = 0, reads = 0;
-	double end = now_ms() + secs * 1e3;
+	long c0, most = 0, bad = 0, reads = 0;
+	double start, end, last;
 	int w;
 
-	while (now_ms() < end) {
+	if (before)
+		printf("before %s: %s\n", before,
+		       system(before) ? "failed" : "done");
+	c0 = read_long(coll);
+	start = now_ms();
+	end = start + secs * 1e3;
+	last = start + 4 * secs * 1e3;
+	while (now_ms() < end ||
+	       (now_ms() < last && read_long(coll) == c0)) {
 		long thp_now = 0;
 
 		for (w = 0; w < nw; w++) {
@@ -681,14 +705,14 @@ static int churn(int nw, int secs, const char *action)
 		usleep(100000);
 	}
 	printf("khugepaged_collapsed %ld\n", read_long(coll) - c0);
-	printf("churn: %ld rounds of reading every byte, %ld pages wrong; "
-	       "at most %ld pages in huge pages again at once\n",
-	       reads, bad, most);
-	if (action) {
+	printf("churn: %ld rounds of reading every byte in %.1f s, %ld pages "
+	       "wrong; at most %ld pages in huge pages again at once\n",
+	       reads, (now_ms() - start) / 1e3, bad, most);
+	if (after) {
 		long c1, rounds = 0;
 
-		printf("action %s: %s\n", action,
-		       system(action) ? "failed" : "done");
+		printf("action %s: %s\n", after,
+		       system(after) ? "failed" : "done");
 		/*
 		 * Writing khugepaged's scan_sleep_millisecs wakes it for one
 		 * more round, which can collapse a merged range after the
@@ -706,15 +730,15 @@ static int churn(int nw, int secs, const char *action)
 static void usage(void)
 {
 	fprintf(stderr, "usage: thp_merge [-k SYSFS_DIR] [-t SECONDS] "
-		"[-h default|huge|nohuge] [-n NHUGE] [-d SECONDS] [-x ACTION] "
-		"nonhead|twins|zero|half|fork|khugepaged|twoscans\n");
+		"[-h default|huge|nohuge] [-n NHUGE] [-d SECONDS] [-b ACTION] "
+		"[-x ACTION] nonhead|twins|zero|half|fork|khugepaged|twoscans\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	int timeout = 60, secs = 8, opt, nw, w, ok = 1;
-	const char *action = NULL;
+	const char *before = NULL, *action = NULL;
 	struct frames fr;
 	long ideal, total, deferred, zero0;
 	double ms;
@@ -722,7 +746,7 @@ int main(int argc, char **argv)
 
 	psize = sysconf(_SC_PAGESIZE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "k:t:h:n:d:x:")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:h:n:d:b:x:")) != -1) {
 		switch (opt) {
 		case 'k':
 			dir = optarg;
@@ -740,6 +764,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			secs = atoi(optarg);
+			break;
+		case 'b':
+			before = optarg;
 			break;
 		case 'x':
 			action = optarg;
@@ -868,7 +895,7 @@ int main(int argc, char **argv)
 	printf("merge_ms %.0f\n", ms);
 
 	if (lay == KHUGEPAGED) {
-		if (!churn(nw, secs, action))
+		if (!churn(nw, secs, before, action))
 			ok = 0;
 		if (!wait_ideal(nw, ideal, timeout, &ms))
 			ok = 0;
