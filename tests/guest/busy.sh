@@ -31,7 +31,6 @@ t_ok "ksmod loads with a 1500 ms hook body" ksmod_load test_hook_delay_ms=1500
 hookfire madvise 1 >/tmp/slow.out 2>&1 &
 slow=$!
 sleep 0.5
-uptime_cs() { awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime; }
 start=$(uptime_cs)
 t_ok "unload while a task is inside the hook body" ksmod_unload
 took=$(($(uptime_cs) - start))

@@ -34,7 +34,6 @@ t_slots() {
 CYCLES=1000	# fork+exit cycles that must leave no slot behind
 # dm_slow NAME CMD...: dm for commands that take a while
 dm_slow() { dm_send "$@" && dm_answer "$1" 100; }
-uptime_cs() { awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime; }
 
 t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
 s0=$(slots)

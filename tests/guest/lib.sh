@@ -42,6 +42,7 @@
 #   run_timeout SECS CMD... run CMD, kill it after SECS; returns 124 then
 #   wait_for SECS CMD...    retry CMD every 0.1 s until it succeeds, or
 #                           return 1 after SECS
+#   uptime_cs               the time since boot in centiseconds
 #   ksmod_load [PARAM=V...] insmod /lib/ksmod/ksmod.ko
 #   ksmod_unload            run=2 (unmerge everything, as modprobe -r does),
 #                           then rmmod ksmod, failing after
@@ -330,6 +331,11 @@ run_timeout() {
 		_rt_ticks=$((_rt_ticks - 1))
 	done
 	wait $_rt_pid
+}
+
+# uptime_cs: the time since boot in centiseconds
+uptime_cs() {
+	awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime
 }
 
 wait_for() {
