@@ -9,6 +9,14 @@
  * Locking: ksmod_thread_mutex is held for a whole batch and while run
  * changes, so that "run=2" never races a batch. Nothing in a batch waits
  * for a writer of the tunables.
+ *
+ * A write to run, pages_to_scan or sleep_millisecs takes effect at once,
+ * unlike ksmd, which finishes its batch and its sleep first: the write
+ * counts ksmod_tune_seq up, a batch in progress ends after its current
+ * page, and a sleeping thread wakes to start a batch with the new values.
+ * Whoever else takes ksmod_thread_mutex (run and the other stores, memory
+ * offlining, unload) does so with ksmod_thread_lock(): the batch ends for
+ * it too, and the thread lets it in before starting the next one.
  */
 #include "ksmod.h"
 
@@ -76,8 +84,26 @@ static DECLARE_WAIT_QUEUE_HEAD(ksmod_thread_wait);	/* run became 1 */
  */
 static unsigned long ksmod_offline_flags;
 #define KSMOD_OFFLINING	0
-static DECLARE_WAIT_QUEUE_HEAD(ksmod_iter_wait);	/* sleep changed */
+static DECLARE_WAIT_QUEUE_HEAD(ksmod_iter_wait);	/* a tunable changed */
+static atomic_t ksmod_tune_seq = ATOMIC_INIT(0);
+/* tasks in ksmod_thread_lock() */
+static atomic_t ksmod_thread_waiters = ATOMIC_INIT(0);
 static struct task_struct *ksmod_thread;
+
+/*
+ * Take ksmod_thread_mutex from outside the thread. A mutex is not fair:
+ * the thread, which drops it between batches only to take it again,
+ * would keep a writer of run waiting for a whole pass (seen: 1.3 s on a
+ * pass over 65536 pages). So the batch ends after its current page while
+ * anyone waits here, and the thread waits for them before its next one.
+ */
+static void ksmod_thread_lock(void)
+{
+	atomic_inc(&ksmod_thread_waiters);
+	mutex_lock(&ksmod_thread_mutex);
+	if (atomic_dec_and_test(&ksmod_thread_waiters))
+		wake_up_interruptible(&ksmod_iter_wait);
+}
 
 /* batches run since load, under ksmod_thread_mutex */
 static unsigned long ksmod_batches;
@@ -266,7 +292,7 @@ static void ksmod_advisor_stop_scan(void)
  */
 void ksmod_set_advisor(unsigned int mode)
 {
-	mutex_lock(&ksmod_thread_mutex);
+	ksmod_thread_lock();
 	if (ksmod_advisor != mode) {
 		WRITE_ONCE(ksmod_advisor, mode);
 		if (mode == KSMOD_ADVISOR_SCAN_TIME) {
@@ -510,7 +536,11 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	}
 }
 
-static void ksmod_do_scan(unsigned int nr_pages)
+/*
+ * Scan up to @nr_pages pages, fewer when a tunable changes (@seq) or
+ * someone waits in ksmod_thread_lock().
+ */
+static void ksmod_do_scan(unsigned int nr_pages, int seq)
 {
 	struct ksmod_rmap_item *item;
 	struct page *page;
@@ -518,6 +548,9 @@ static void ksmod_do_scan(unsigned int nr_pages)
 	ksmod_batches++;
 	while (nr_pages--) {
 		cond_resched();
+		if (atomic_read(&ksmod_tune_seq) != seq ||
+		    atomic_read(&ksmod_thread_waiters))
+			return;
 		item = ksmod_scan_next(&page);
 		if (!item)
 			return;
@@ -578,26 +611,36 @@ static void ksmod_wait_while_offlining(void)
 	}
 }
 
+/* A tunable's store: the thread takes the new value at once. */
+static void ksmod_tuned(void)
+{
+	atomic_inc(&ksmod_tune_seq);
+	wake_up_interruptible(&ksmod_iter_wait);
+}
+
 static int ksmod_scan_thread(void *unused)
 {
-	unsigned int sleep_ms;
+	int seq;
 
 	set_freezable();
 	set_user_nice(current, 5);
 
 	while (!kthread_should_stop()) {
+		wait_event_freezable(ksmod_iter_wait,
+				     !atomic_read(&ksmod_thread_waiters) ||
+				     kthread_should_stop());
+		seq = atomic_read(&ksmod_tune_seq);
 		mutex_lock(&ksmod_thread_mutex);
 		ksmod_wait_while_offlining();
 		if (ksmod_should_run())
-			ksmod_do_scan(READ_ONCE(ksmod_pages_to_scan));
+			ksmod_do_scan(READ_ONCE(ksmod_pages_to_scan), seq);
 		mutex_unlock(&ksmod_thread_mutex);
 
 		if (ksmod_should_run()) {
-			sleep_ms = READ_ONCE(ksmod_sleep_millisecs);
 			wait_event_freezable_timeout(ksmod_iter_wait,
-				sleep_ms != READ_ONCE(ksmod_sleep_millisecs) ||
+				atomic_read(&ksmod_tune_seq) != seq ||
 				kthread_should_stop(),
-				msecs_to_jiffies(sleep_ms));
+				msecs_to_jiffies(READ_ONCE(ksmod_sleep_millisecs)));
 		} else {
 			wait_event_freezable(ksmod_thread_wait,
 					     ksmod_should_run() ||
@@ -626,7 +669,8 @@ int ksmod_set_run(unsigned long run)
 
 	if (run > KSMOD_RUN_UNMERGE)
 		return -EINVAL;
-	mutex_lock(&ksmod_thread_mutex);
+	ksmod_tuned();
+	ksmod_thread_lock();
 	ksmod_wait_while_offlining();
 	if (ksmod_run != run) {
 		WRITE_ONCE(ksmod_run, run);
@@ -660,6 +704,7 @@ int ksmod_set_pages_to_scan(unsigned long nr)
 	if (READ_ONCE(ksmod_advisor) != KSMOD_ADVISOR_NONE)
 		return -EINVAL;
 	WRITE_ONCE(ksmod_pages_to_scan, nr);
+	ksmod_tuned();
 	return 0;
 }
 
@@ -667,7 +712,7 @@ int ksmod_set_pages_to_scan(unsigned long nr)
 int ksmod_set_sleep_millisecs(unsigned long msecs)
 {
 	WRITE_ONCE(ksmod_sleep_millisecs, msecs);
-	wake_up_interruptible(&ksmod_iter_wait);
+	ksmod_tuned();
 	return 0;
 }
 
@@ -687,7 +732,7 @@ int ksmod_set_merge_across_nodes(unsigned long knob)
 
 	if (knob > 1)
 		return -EINVAL;
-	mutex_lock(&ksmod_thread_mutex);
+	ksmod_thread_lock();
 	ksmod_wait_while_offlining();
 	if (ksmod_merge_across_nodes != knob) {
 		if (ksmod_pages_shared || !ksmod_stable_empty()) {
@@ -720,7 +765,7 @@ int ksmod_set_max_page_sharing(unsigned long value)
 		return -EINVAL;
 	if (knob == READ_ONCE(ksmod_max_page_sharing))
 		return 0;
-	mutex_lock(&ksmod_thread_mutex);
+	ksmod_thread_lock();
 	ksmod_wait_while_offlining();
 	if (ksmod_max_page_sharing != knob) {
 		if (ksmod_pages_shared || !ksmod_stable_empty()) {
@@ -791,13 +836,13 @@ static int ksmod_memory_callback(struct notifier_block *nb,
 
 	switch (action) {
 	case MEM_GOING_OFFLINE:
-		mutex_lock(&ksmod_thread_mutex);
+		ksmod_thread_lock();
 		set_bit(KSMOD_OFFLINING, &ksmod_offline_flags);
 		mutex_unlock(&ksmod_thread_mutex);
 		break;
 	case MEM_OFFLINE:
 	case MEM_CANCEL_OFFLINE:
-		mutex_lock(&ksmod_thread_mutex);
+		ksmod_thread_lock();
 		if (action == MEM_OFFLINE)
 			ksmod_stable_prune(mn->start_pfn,
 					   mn->start_pfn + mn->nr_pages);
@@ -841,7 +886,7 @@ void ksmod_scan_stop(void)
 /* Keep scans, memory offlining and run=2 off the trees (unload). */
 void ksmod_scan_lock(void)
 {
-	mutex_lock(&ksmod_thread_mutex);
+	ksmod_thread_lock();
 	ksmod_wait_while_offlining();
 }
 
@@ -860,7 +905,7 @@ void ksmod_scan_exit(void)
 /* debugfs "scan" */
 void ksmod_scan_show(struct seq_file *m)
 {
-	mutex_lock(&ksmod_thread_mutex);
+	ksmod_thread_lock();
 	seq_printf(m, "batches %lu\n", ksmod_batches);
 	seq_printf(m, "seqnr %lu\n", ksmod_scan_seqnr);
 	mutex_unlock(&ksmod_thread_mutex);
