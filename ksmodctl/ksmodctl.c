@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ksmctl - control ksmod (see ksmctl.8 for the manual).
+ * ksmodctl - control ksmod (see ksmodctl.8 for the manual).
  *
- *   ksmctl load [-f FILE] [PARAM=VALUE...]   load (libkmod)
- *   ksmctl unload                            unmerge, unbind, remove
- *   ksmctl version | status | ranges [PID...] [--json]
- *   ksmctl register|unregister PID [START LEN | START-END]
- *   ksmctl unmerge | set NAME=VALUE... | watch [-n SECS] [--count N]
- *   ksmctl bind-sysfs | unbind-sysfs
+ *   ksmodctl load [-f FILE] [PARAM=VALUE...]   load (libkmod)
+ *   ksmodctl unload                            unmerge, unbind, remove
+ *   ksmodctl version | status | ranges [PID...] [--json]
+ *   ksmodctl register|unregister PID [START LEN | START-END]
+ *   ksmodctl unmerge | set NAME=VALUE... | watch [-n SECS] [--count N]
+ *   ksmodctl bind-sysfs | unbind-sysfs
  *
  * Module state comes from /sys/module/ksmod/ksm/ (any file there, so that
- * files added to the module show up without a new ksmctl), processes and
+ * files added to the module show up without a new ksmodctl), processes and
  * ranges from the ioctls of /dev/ksmod (include/uapi/ksmod.h).
  *
  * bind-sysfs mounts ksmod's directory over /sys/kernel/mm/ksm for tools
@@ -49,7 +49,7 @@
 #define STATE_DIR	"/run/ksmod"
 #define STATE_FILE	STATE_DIR "/kernel-ksm-run"
 
-/* Exit status, documented in ksmctl.8. */
+/* Exit status, documented in ksmodctl.8. */
 #define EXIT_OK		0
 #define EXIT_FAIL	1	/* the operation failed */
 #define EXIT_USAGE	2	/* bad command line */
@@ -62,7 +62,7 @@ static bool json;		/* --json: machine-readable output */
 static long page_size;
 
 static const char usage_text[] =
-	"usage: ksmctl [--json] COMMAND [ARGS]\n"
+	"usage: ksmodctl [--json] COMMAND [ARGS]\n"
 	"  load [-f FILE] [PARAM=VALUE...]  load ksmod (installed, or FILE)\n"
 	"  unload                           unmerge, unbind-sysfs, remove ksmod\n"
 	"  version                          ABI and release of the running module\n"
@@ -80,7 +80,7 @@ static const char usage_text[] =
 	"  unbind-sysfs                     show the kernel's again\n"
 	"--json: JSON output for version, status, ranges and watch.\n"
 	"Exit status: 0 ok, 1 failure, 2 usage, 3 ksmod not loaded,\n"
-	"4 permission denied. See ksmctl(8).\n";
+	"4 permission denied. See ksmodctl(8).\n";
 
 static int usage(void)
 {
@@ -92,7 +92,7 @@ static void err_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("ksmctl: ", stderr);
+	fputs("ksmodctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -109,7 +109,7 @@ static int exit_for(int err)
 static const char *hint_for(int err)
 {
 	if (err == EACCES || err == EPERM)
-		return " (needs root; see ksmctl(8) for /dev/ksmod group access)";
+		return " (needs root; see ksmodctl(8) for /dev/ksmod group access)";
 	return "";
 }
 
@@ -549,7 +549,7 @@ static int cmd_unload(void)
 	int err, ret;
 
 	if (!ksmod_loaded()) {
-		/* a bind left by a module removed without ksmctl */
+		/* a bind left by a module removed without ksmodctl */
 		if (ksm_bound() == 1 && unbind(true) == EXIT_OK)
 			err_msg("removed the stale bind mount on %s",
 				KERNEL_KSM);
@@ -620,17 +620,17 @@ static int cmd_version(void)
 	if (json) {
 		printf("{\"release\": ");
 		json_string(v.release);
-		printf(", \"abi_major\": %u, \"abi_minor\": %u, \"features\": %llu, \"ksmctl_abi_major\": %u, \"ksmctl_abi_minor\": %u}\n",
+		printf(", \"abi_major\": %u, \"abi_minor\": %u, \"features\": %llu, \"ksmodctl_abi_major\": %u, \"ksmodctl_abi_minor\": %u}\n",
 		       v.abi_major, v.abi_minor,
 		       (unsigned long long)v.features, KSMOD_ABI_MAJOR,
 		       KSMOD_ABI_MINOR);
 	} else {
-		printf("ksmod %s, ABI %u.%u (ksmctl built for ABI %u.%u)\n",
+		printf("ksmod %s, ABI %u.%u (ksmodctl built for ABI %u.%u)\n",
 		       v.release, v.abi_major, v.abi_minor, KSMOD_ABI_MAJOR,
 		       KSMOD_ABI_MINOR);
 	}
 	if (v.abi_major != KSMOD_ABI_MAJOR) {
-		err_msg("ABI major mismatch: this ksmctl speaks %u, ksmod %u",
+		err_msg("ABI major mismatch: this ksmodctl speaks %u, ksmod %u",
 			KSMOD_ABI_MAJOR, v.abi_major);
 		return EXIT_FAIL;
 	}
@@ -683,7 +683,7 @@ struct ksm_state {
 	unsigned int nr;
 	char release[64];
 	int bound;		/* ksm_bound() */
-	bool by_ksmctl;		/* STATE_FILE exists */
+	bool by_ksmodctl;	/* STATE_FILE exists */
 };
 
 static int cmp_files(const void *a, const void *b)
@@ -726,7 +726,7 @@ static int load_state(struct ksm_state *st)
 		      sizeof(st->release)))
 		snprintf(st->release, sizeof(st->release), "(unknown)");
 	st->bound = ksm_bound();
-	st->by_ksmctl = access(STATE_FILE, F_OK) == 0;
+	st->by_ksmodctl = access(STATE_FILE, F_OK) == 0;
 	return 0;
 }
 
@@ -768,10 +768,10 @@ static const char *bind_text(const struct ksm_state *st)
 	if (st->bound < 0)
 		return "unknown (cannot read /proc/self/mountinfo)";
 	if (!st->bound)
-		return "the kernel's KSM (ksmctl bind-sysfs shows ksmod's there)";
-	if (st->by_ksmctl)
-		return "ksmod's files (ksmctl bind-sysfs; the kernel's KSM is stopped)";
-	return "ksmod's files (a bind mount not made by ksmctl)";
+		return "the kernel's KSM (ksmodctl bind-sysfs shows ksmod's there)";
+	if (st->by_ksmodctl)
+		return "ksmod's files (ksmodctl bind-sysfs; the kernel's KSM is stopped)";
+	return "ksmod's files (a bind mount not made by ksmodctl)";
 }
 
 static void print_status_json(const struct ksm_state *st)
@@ -788,9 +788,9 @@ static void print_status_json(const struct ksm_state *st)
 	printf("}");
 	if (state_num(st, "pages_sharing", &sharing))
 		printf(", \"memory_saved\": %lld", sharing * page_size);
-	printf(", \"sysfs_bound\": %s, \"sysfs_bound_by_ksmctl\": %s}\n",
+	printf(", \"sysfs_bound\": %s, \"sysfs_bound_by_ksmodctl\": %s}\n",
 	       st->bound == 1 ? "true" : "false",
-	       st->bound == 1 && st->by_ksmctl ? "true" : "false");
+	       st->bound == 1 && st->by_ksmodctl ? "true" : "false");
 }
 
 /* @prev: the state of the previous frame, for rates (watch), or NULL. */
@@ -930,7 +930,7 @@ static int cmd_watch(int argc, char **argv)
 		} else {
 			/* clear the screen, cursor home: redraw in place */
 			printf("\033[H\033[2J");
-			printf("ksmctl watch: every %.1f s, Ctrl-C quits\n\n",
+			printf("ksmodctl watch: every %.1f s, Ctrl-C quits\n\n",
 			       interval);
 			if (loaded)
 				print_status_text(st, frame ? prev : NULL,
@@ -990,7 +990,7 @@ static int cmd_set(int argc, char **argv)
 
 /*
  * Like the kernel's KSM, run stays 2 afterwards (stopped): merging again
- * at once would undo the unmerge. `ksmctl set run=1` resumes.
+ * at once would undo the unmerge. `ksmodctl set run=1` resumes.
  */
 static int cmd_unmerge(void)
 {
@@ -1007,7 +1007,7 @@ static int cmd_unmerge(void)
 				v);
 		return exit_for(-err);
 	}
-	printf("unmerged; ksmod is stopped (run=2): 'ksmctl set run=1' resumes\n");
+	printf("unmerged; ksmod is stopped (run=2): 'ksmodctl set run=1' resumes\n");
 	return EXIT_OK;
 }
 
