@@ -17,7 +17,7 @@
 #                          installed, and /etc/modprobe.d/ksmod.conf
 #                          (scripts/dkms-install; KERNELS="6.1 ..." to choose)
 #   make uninstall         DKMS: remove it all again
-#   make ksmctl            build the command-line tool
+#   make ksmodctl          build the command-line tool
 #   make checkpatch        run the kernel's checkpatch.pl over the sources
 #   make clean
 #
@@ -36,7 +36,7 @@ SOURCES := Kbuild dkms.conf $(shell find src include tests/modules -type f \
 PROBES := $(wildcard src/compat/probes/*.c)
 
 .PHONY: all module kernels check check-debug soak demo bench setup install uninstall \
-	ksmctl checkpatch clean
+	ksmodctl checkpatch clean
 
 all: module
 
@@ -92,12 +92,12 @@ install:
 uninstall:
 	scripts/dkms-install -u
 
-ksmctl:
-	$(MAKE) -C ksmctl
+ksmodctl:
+	$(MAKE) -C ksmodctl
 
 checkpatch:
 	scripts/checkpatch
 
 clean:
 	rm -rf build
-	if [ -f ksmctl/Makefile ]; then $(MAKE) -C ksmctl clean; fi
+	if [ -f ksmodctl/Makefile ]; then $(MAKE) -C ksmodctl clean; fi

@@ -136,7 +136,7 @@ void ksmod_folio_set_node(struct folio *folio, struct ksmod_stable_node *n)
  * while any node exists, that is while any KSM page ksmod made may exist,
  * the module holds a reference on itself: rmmod answers "in use" until
  * run=2 has unmerged every page (the package's modprobe.d rule, and
- * ksmctl unload, write it first).
+ * ksmodctl unload, write it first).
  */
 static void ksmod_node_count_inc(void)
 {

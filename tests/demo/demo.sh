@@ -53,7 +53,7 @@ done
 sleep 1
 after=$(meminfo_mib AnonPages)
 free_after=$(meminfo_mib MemFree)
-show ksmctl status
+show ksmodctl status
 
 say
 say "                              without ksmod   with ksmod"

@@ -7,7 +7,7 @@
 # by scripts/build-kselftests, with one upstream fix, see there; the 6.12
 # versions on both kernels) run twice in one boot: first against the kernel's own KSM with
 # ksmod not loaded (the reference), then against ksmod, loaded and shown
-# at /sys/kernel/mm/ksm by `ksmctl bind-sysfs`; `ksmctl unload` then
+# at /sys/kernel/mm/ksm by `ksmodctl bind-sysfs`; `ksmodctl unload` then
 # unmerges, unbinds and removes it. Every sub-test gives one TAP line per
 # owner: "functional: test_unmerge (kernel)", "ksm_tests -M -p 10 (ksmod)".
 #
@@ -320,11 +320,11 @@ diag "the kernel's KSM: $(($(date +%s) - t0)) s"
 # --- ksmod, at /sys/kernel/mm/ksm -------------------------------------------
 t0=$(date +%s)
 t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
-t_ok "ksmctl bind-sysfs shows ksmod's files at $KK" ksmctl bind-sysfs ||
+t_ok "ksmodctl bind-sysfs shows ksmod's files at $KK" ksmodctl bind-sysfs ||
 	bail "cannot bind ksmod's files"
 selftests ksmod
 report ksmod
-t_ok "ksmctl unload: ksmod unmerges, unbinds, goes" ksmctl unload
+t_ok "ksmodctl unload: ksmod unmerges, unbinds, goes" ksmodctl unload
 t_not "ksmod is gone" ksmod_loaded
 t_not "and so is the bind mount" grep -q " $KK " /proc/mounts
 t_is "the kernel's KSM has its run back" "$(cat $KK/run)" "$old_run"

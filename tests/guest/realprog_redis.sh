@@ -5,12 +5,12 @@
 # holding the same 17 MB dataset plus keys of their own, under THP
 # "always" (redis turns THP off for itself once started, its disable-thp:
 # the 6 MB jemalloc mapped before that are huge pages). ksmod, registered
-# by pid (ksmctl) and, in another run, through PR_SET_MEMORY_MERGE,
+# by pid (ksmodctl) and, in another run, through PR_SET_MEMORY_MERGE,
 # saves at least half of the duplicated data and 0.95 x what the kernel's
 # KSM saves on the same job (6.12), with 95% of the duplicated pages on
 # shared frames (tests/prog/pagedup, on 6.1 too); every instance answers
 # with exactly its data after merging, after a write load, after run=2,
-# `ksmctl unregister`, a refused rmmod (merged pages exist) and run=2 with
+# `ksmodctl unregister`, a refused rmmod (merged pages exist) and run=2 with
 # rmmod; no bad page or rss-counter state.
 # The steps: tests/guest/share/realprog.sh.
 # ksmod-programs: redis-server

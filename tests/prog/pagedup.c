@@ -7,7 +7,7 @@
  *   pagedup PID...
  *
  * Looks at every present page of the private anonymous mappings of each
- * PID (those `ksmctl register PID` registers: heap, stack, anonymous and
+ * PID (those `ksmodctl register PID` registers: heap, stack, anonymous and
  * named anonymous mappings; /proc/PID/maps), reading its bytes through
  * /proc/PID/mem and its frame through /proc/PID/pagemap (root). Pages of
  * zeroes are counted apart: they may be mapped to the shared zero page,
@@ -71,7 +71,7 @@ static uint64_t page_hash(const uint64_t *w)
 	return any ? (h | 1) : 0;
 }
 
-/* Private anonymous mappings, as ksmctl registers them. */
+/* Private anonymous mappings, as ksmodctl registers them. */
 static int wanted(const char *perms, unsigned long inode, const char *path)
 {
 	if (perms[3] != 'p' || perms[1] != 'w' || inode)

@@ -52,7 +52,7 @@ t_ok "ksmod loads, running" ksmod_load run=1 pages_to_scan=2000 sleep_millisecs=
 
 t_ok "3 redis instances, the same data" start_all || bail "redis does not start"
 for i in 0 1 2; do
-	ksmctl register "$(rp_pid $i)" >/dev/null
+	ksmodctl register "$(rp_pid $i)" >/dev/null
 done
 t_ok "D0: 256 identical pages, madvised" dm_start D0 -m -n 256 -f 0x21
 t_ok "D1: the same" dm_start D1 -m -n 256 -f 0x21
@@ -95,9 +95,9 @@ loops="$loops $!"
 (n=0; while running; do
 	n=$((n + 1))
 	p=$(rp_pid $((n % 3)))
-	ksmctl unregister "$p" >/dev/null || complain "unregister $p"
+	ksmodctl unregister "$p" >/dev/null || complain "unregister $p"
 	sleep 3
-	ksmctl register "$p" >/dev/null || complain "register $p"
+	ksmodctl register "$p" >/dev/null || complain "register $p"
 	sleep 5
 done) &
 loops="$loops $!"

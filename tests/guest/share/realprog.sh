@@ -13,18 +13,18 @@
 #        under prctl(PR_SET_MEMORY_MERGE) (tests/prog/prctl_exec): the
 #        saving when it stops growing is the reference. 6.1's KSM cannot
 #        merge an unmodified program (no such prctl): skipped there.
-#   A    ksmod loaded, instances started plainly, then `ksmctl register
+#   A    ksmod loaded, instances started plainly, then `ksmodctl register
 #        PID`: the saving is at least the floor (a share of the duplicated
 #        data) and 0.95 x the kernel's (6.12), and 95% of the pages that
 #        duplicate another share its frame (tests/prog/pagedup reads the
 #        instances' pages and frames: the oracle on 6.1 too); every key of every instance
 #        reads back exactly; a write load (different in each instance) and
 #        a full check; run=2 (counters 0, data intact), run=1 and merging
-#        again; `ksmctl unregister` of two instances (their data intact);
+#        again; `ksmodctl unregister` of two instances (their data intact);
 #        rmmod with the other two still merged is refused (in use; data
 #        intact), run=2 and rmmod unload (data intact).
 #   B    ksmod loaded, instances started under prctl_exec: merged without
-#        ksmctl, as much as in A, every key reads back exactly, `ksmctl
+#        ksmodctl, as much as in A, every key reads back exactly, `ksmodctl
 #        ranges` and ksm_merging_pages show them.
 # The scanners run from the end of the load in ref and B, from the
 # registration in A. On a slow kernel (ksmod.slow=N, the debug lane) the
@@ -347,7 +347,7 @@ realprog_main() {
 		fi
 	}
 
-	# --- A: ksmctl register ---
+	# --- A: ksmodctl register ---
 	t_ok "A: ksmod loads, running" \
 		ksmod_load run=1 pages_to_scan=$PTS sleep_millisecs=$SLEEP ||
 		bail "cannot load ksmod"
@@ -357,10 +357,10 @@ realprog_main() {
 	thp_report | sed 's/^/# A: /'
 	regs=0
 	for i in $(seq 0 $((NINST - 1))); do
-		ksmctl register "$(rp_pid "$i")" >reg.out 2>&1 && regs=$((regs + 1))
+		ksmodctl register "$(rp_pid "$i")" >reg.out 2>&1 && regs=$((regs + 1))
 		sed 's/^/# /' reg.out
 	done
-	t_is "A: ksmctl register PID: each instance" "$regs" $NINST
+	t_is "A: ksmodctl register PID: each instance" "$regs" $NINST
 	settle $K
 	diag "A: ksmod: pages_sharing $sharing ($(mib "$sharing")), general_profit $profit, full_scans $(cat $K/full_scans), last growth at ${secs} s, 95% at ${secs95} s"
 	compare A
@@ -386,7 +386,7 @@ realprog_main() {
 		"$merged" $((dup * 95 / 100))
 
 	for i in 0 1; do
-		t_ok "A: ksmctl unregister instance $i" ksmctl unregister "$(rp_pid "$i")"
+		t_ok "A: ksmodctl unregister instance $i" ksmodctl unregister "$(rp_pid "$i")"
 	done
 	t_ok "A: the two unregistered map no KSM page" wait_for 30 merging_none 0 1
 	t_ok "A: their data is intact" check_all -m 0 1
@@ -417,14 +417,14 @@ realprog_main() {
 	diag "B: ksmod: pages_sharing $sharing ($(mib "$sharing")), general_profit $profit, full_scans $(cat $K/full_scans), last growth at ${secs} s, 95% at ${secs95} s"
 	compare B
 	t_ok "B: every instance has merged pages (ksm_merging_pages)" merging_all
-	ksmctl ranges >ranges.out 2>&1
+	ksmodctl ranges >ranges.out 2>&1
 	sed 's/^/# B: /' ranges.out
 	rows=0
 	for i in $(seq 0 $((NINST - 1))); do
 		grep -Eq "^ *$(rp_pid "$i") +$RP_COMM +ksmod +[1-9][0-9]* " ranges.out &&
 			rows=$((rows + 1))
 	done
-	t_is "B: ksmctl ranges lists each instance, ksmod's, merged" "$rows" $NINST
+	t_is "B: ksmodctl ranges lists each instance, ksmod's, merged" "$rows" $NINST
 	t_ok "B: every instance answers with exactly its data" check_all
 	stop_all
 	t_ok "B: rmmod ksmod" ksmod_unload
