@@ -9,6 +9,8 @@
  *   ksmod_ioctl raw CMD [bad]  issue ioctl number CMD (hex or decimal) with
  *                              a valid buffer (or a bad pointer); print
  *                              "ok" or the errno name
+ * --fd N before the command: use descriptor N, /dev/ksmod inherited open
+ * (opened by another user, say), instead of opening it.
  * Exit status: 0 when it could ask, 1 on usage or open errors.
  */
 #include <errno.h>
@@ -21,16 +23,18 @@
 
 #include "uapi/ksmod.h"
 #include "errname.h"
+#include "util.h"
 
 int main(int argc, char **argv)
 {
-	int fd;
+	int fd = inherited_fd(&argc, &argv);
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ksmod_ioctl version | stats PID | raw CMD [bad]\n");
+		fprintf(stderr, "usage: ksmod_ioctl [--fd N] version | stats PID | raw CMD [bad]\n");
 		return 1;
 	}
-	fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		perror(KSMOD_DEVICE);
 		return 1;

@@ -2,13 +2,15 @@
 /*
  * ksmod_reg - the registration ioctls of /dev/ksmod, for the guest tests.
  *
- *   ksmod_reg [--as-nobody] register|unregister PID START LEN [FLAGS]
+ *   ksmod_reg [--fd N] [--as-nobody] register|unregister PID START LEN [FLAGS]
  *	KSMOD_IOC_REGISTER / _UNREGISTER; prints "ok" or the errno name.
  *	PID decimal (0: this process), START hex (0x optional), LEN and
  *	FLAGS decimal or 0x-hex. START "self": map LEN bytes here first and
  *	use them; then a QUERY of pid 0 follows, printed as below except
- *	that a range equal to the mapped one prints as "self".
- *   ksmod_reg [--as-nobody] query PID [CAP [FLAGS]]
+ *	that a range equal to the mapped one prints as "self". START
+ *	"mine": the same, the bytes madvised MADV_MERGEABLE before the
+ *	ioctl (something for UNREGISTER to undo).
+ *   ksmod_reg [--fd N] [--as-nobody] query PID [CAP [FLAGS]]
  *	KSMOD_IOC_QUERY with room for CAP ranges (default 64; 0 passes a
  *	NULL array; "bad" passes 4 and an unmapped address). Prints
  *	"owner=ksmod|kernel|none nr=N", then "START-END" (hex) for each range
@@ -20,6 +22,8 @@
  *	"mg", "no mg" or "unmapped": is the VMA of PID that contains ADDR
  *	(hex) mergeable, per its VmFlags in /proc/PID/smaps?
  *
+ * --fd N: use descriptor N, /dev/ksmod inherited open (opened by another
+ * user, say), instead of opening it.
  * --as-nobody: open /dev/ksmod as root, then drop to uid and gid 65534 and
  * no supplementary groups before the ioctl.
  * Exit status: 0 when it could ask (whatever the answer), 1 on usage,
@@ -39,6 +43,7 @@
 
 #include "uapi/ksmod.h"
 #include "errname.h"
+#include "util.h"
 
 #define DEFAULT_CAP	64
 #define NSENTINEL	4
@@ -58,8 +63,8 @@ static const char *owner_name(__u32 owner)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ksmod_reg [--as-nobody] register|unregister PID START|self LEN [FLAGS]\n"
-		"       ksmod_reg [--as-nobody] query PID [CAP|bad [FLAGS]]\n"
+		"usage: ksmod_reg [--fd N] [--as-nobody] register|unregister PID START|self|mine LEN [FLAGS]\n"
+		"       ksmod_reg [--fd N] [--as-nobody] query PID [CAP|bad [FLAGS]]\n"
 		"       ksmod_reg badarg register|unregister|query\n"
 		"       ksmod_reg mg PID ADDR\n");
 	exit(1);
@@ -163,7 +168,7 @@ static int range_cmd(int fd, unsigned long cmd, int argc, char **argv)
 			usage();
 		req.flags = (__u32)v;
 	}
-	if (!strcmp(argv[1], "self")) {
+	if (!strcmp(argv[1], "self") || !strcmp(argv[1], "mine")) {
 		self = mmap(NULL, req.len, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (self == MAP_FAILED) {
@@ -171,6 +176,11 @@ static int range_cmd(int fd, unsigned long cmd, int argc, char **argv)
 			return 1;
 		}
 		memset(self, 0x3c, req.len);
+		if (!strcmp(argv[1], "mine") &&
+		    madvise(self, req.len, MADV_MERGEABLE)) {
+			perror("ksmod_reg: madvise");
+			return 1;
+		}
 		req.start = (__u64)(uintptr_t)self;
 	} else if (parse_u64(argv[1], 16, &req.start)) {
 		usage();
@@ -240,6 +250,7 @@ int main(int argc, char **argv)
 	__u64 v;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = inherited_fd(&argc, &argv);
 	if (argc > 1 && !strcmp(argv[1], "--as-nobody")) {
 		nobody = 1;
 		argv++;
@@ -248,11 +259,12 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	if (!strcmp(argv[1], "mg")) {
-		if (argc != 4 || nobody)
+		if (argc != 4 || nobody || fd >= 0)
 			usage();
 		return mg(argv[2], argv[3]);
 	}
-	fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		perror(KSMOD_DEVICE);
 		return 1;

@@ -6,6 +6,7 @@
 #define KSMOD_TEST_UTIL_H
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,33 @@ static inline long read_counter(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return read_long(path);
+}
+
+/*
+ * "--fd N" at the front of a program's arguments, taken off them: the
+ * program uses descriptor N, inherited open from whoever started it
+ * (possibly as another user), instead of opening the device itself.
+ * Returns N, or -1 without --fd; exits with status 1 when N is not an
+ * open descriptor.
+ */
+static inline int inherited_fd(int *argc, char ***argv)
+{
+	char **av = *argv, *end;
+	long fd;
+
+	if (*argc < 3 || strcmp(av[1], "--fd"))
+		return -1;
+	fd = strtol(av[2], &end, 10);
+	if (*end || end == av[2] || fd < 0 || fd > INT_MAX ||
+	    fcntl((int)fd, F_GETFD) < 0) {
+		fprintf(stderr, "%s: --fd %s: not an open descriptor\n",
+			av[0], av[2]);
+		exit(1);
+	}
+	av[2] = av[0];
+	*argv = av + 2;
+	*argc -= 2;
+	return (int)fd;
 }
 
 /* qsort() order of uint64_t (page frame numbers) */
