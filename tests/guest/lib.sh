@@ -67,7 +67,13 @@
 #                           before any mark, since the test began)
 #   dmesg_grep ERE          grep -E the kernel log since the mark
 #   dm_start NAME [OPT...]  run tests/prog/dupmem in the background, driven
-#                           through NAME.fifo; sets NAME_pid, NAME_addr...
+#                           through NAME.fifo; sets NAME_pid, NAME_addr...;
+#                           with DM_LAUNCH set, under those words (e.g.
+#                           "as_user bob prctl_exec"; the FIFO is then
+#                           writable by anyone)
+#   as_user USER CMD...     run CMD as USER (su: USER's uid, gid and groups
+#                           from /etc/passwd and /etc/group; the same
+#                           environment and open descriptors)
 #   dm NAME CMD...          send it a command and print its answer (true
 #                           if "ok..."); dm_send/dm_answer separately;
 #                           dm_stop NAME kills it
@@ -633,7 +639,9 @@ dm_start() {
 	shift
 	rm -f "$_dn.fifo" "$_dn.out" "$_dn.err"
 	mkfifo "$_dn.fifo" || return 1
-	dupmem -c "$_dn.fifo" "$@" >"$_dn.out" 2>"$_dn.err" &
+	[ -z "${DM_LAUNCH-}" ] || chmod 666 "$_dn.fifo" || return 1
+	# shellcheck disable=SC2086 # DM_LAUNCH: words
+	${DM_LAUNCH-} dupmem -c "$_dn.fifo" "$@" >"$_dn.out" 2>"$_dn.err" &
 	if ! wait_for 20 grep -q '^pid=' "$_dn.out"; then
 		cat "$_dn.out" "$_dn.err"
 		return 1
@@ -642,6 +650,11 @@ dm_start() {
 		eval "${_dn}_$_kv"
 	done
 	head -n 1 "$_dn.out"
+}
+as_user() {
+	_au=$1
+	shift
+	su -s /bin/sh -c 'exec "$0" "$@"' -- "$_au" "$@"
 }
 # dm_send NAME CMD...: send one command; dm_answer NAME [SECS]: print its
 # answer, true if it starts with "ok". dm NAME CMD...: both.
