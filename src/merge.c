@@ -354,12 +354,21 @@ static int ksmod_break_ksm(struct vm_area_struct *vma, unsigned long addr)
  */
 void ksmod_break_cow(struct ksmod_rmap_item *item)
 {
+	ksmod_put_anon_vma(item->anon_vma);
+	ksmod_rmap_reset_unstable(item);
+	ksmod_break_item(item);
+}
+
+/**
+ * ksmod_break_item() - break the KSM page mapped at @item's address
+ * @item:	an rmap item on no node; its mm's mmap lock not held
+ */
+void ksmod_break_item(struct ksmod_rmap_item *item)
+{
 	struct mm_struct *mm = item->mm;
 	unsigned long addr = ksmod_rmap_addr(item);
 	struct vm_area_struct *vma;
 
-	ksmod_put_anon_vma(item->anon_vma);
-	ksmod_rmap_reset_unstable(item);
 	mmap_read_lock(mm);
 	vma = ksmod_mergeable_vma(mm, addr);
 	if (vma)

@@ -19,6 +19,7 @@ struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 				   struct ksmod_rmap_item *tree_item,
 				   struct page *tree_page);
 void ksmod_break_cow(struct ksmod_rmap_item *item);
+void ksmod_break_item(struct ksmod_rmap_item *item);
 int ksmod_unmerge_range(struct vm_area_struct *vma, unsigned long start,
 			unsigned long end);
 

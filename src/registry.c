@@ -47,6 +47,7 @@
 #include <linux/spinlock.h>
 
 #include "uapi/ksmod.h"
+#include "domain.h"
 #include "merge.h"
 #include "registry.h"
 #include "rmap.h"
@@ -82,6 +83,44 @@ static struct ksmod_mm_slot *ksmod_mm_slot_lookup(struct mm_struct *mm)
 		if (slot->mm == mm)
 			return slot;
 	return NULL;
+}
+
+/**
+ * ksmod_mm_domain() - the merge domain key of a registered mm
+ * @mm:	the mm of an rmap item in a tree
+ *
+ * Return: the key its slot got when the scanner last entered it, or
+ * KSMOD_DOMAIN_UNSET for an mm no longer registered.
+ */
+u64 ksmod_mm_domain(struct mm_struct *mm)
+{
+	struct ksmod_mm_slot *slot;
+	u64 domain;
+
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	domain = slot ? slot->domain : KSMOD_DOMAIN_UNSET;
+	spin_unlock(&ksmod_mm_lock);
+	return domain;
+}
+
+/* The scanner entered @slot, whose key is now @domain. */
+void ksmod_set_slot_domain(struct ksmod_mm_slot *slot, u64 domain)
+{
+	spin_lock(&ksmod_mm_lock);
+	slot->domain = domain;
+	spin_unlock(&ksmod_mm_lock);
+}
+
+/* Merge domains changed, with nothing merged: every slot's key anew. */
+void ksmod_reset_slot_domains(void)
+{
+	struct ksmod_mm_slot *slot;
+
+	spin_lock(&ksmod_mm_lock);
+	list_for_each_entry(slot, &ksmod_mm_list, list)
+		slot->domain = KSMOD_DOMAIN_UNSET;
+	spin_unlock(&ksmod_mm_lock);
 }
 
 /**
@@ -133,6 +172,7 @@ static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
 	if (!slot)
 		return ERR_PTR(-ENOMEM);
 	slot->mm = mm;
+	slot->domain = KSMOD_DOMAIN_UNSET;
 
 	spin_lock(&ksmod_mm_lock);
 	refused = parent ? !ksmod_mm_slot_lookup(parent) : ksmod_leaving;

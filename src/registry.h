@@ -23,6 +23,8 @@ struct ksmod_rmap_item;
  *		under ksmod_mm_lock
  * @merge_any:	prctl(PR_SET_MEMORY_MERGE) is on: every VMA is mergeable,
  *		new ones too; changed under the mm's mmap write lock
+ * @domain:	its merge domain key when the scanner last entered it
+ *		(domain.h); written by the scanner under ksmod_mm_lock
  */
 struct ksmod_mm_slot {
 	struct hlist_node hash;
@@ -31,6 +33,7 @@ struct ksmod_mm_slot {
 	struct ksmod_rmap_item *rmap_list;
 	unsigned long cow_breaks;
 	bool merge_any;
+	u64 domain;
 };
 
 extern spinlock_t ksmod_mm_lock;
@@ -60,6 +63,9 @@ int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
 			 int advice);
 int ksmod_query_ranges(struct ksmod_query *q);
 void ksmod_count_cow_break(struct mm_struct *mm);
+u64 ksmod_mm_domain(struct mm_struct *mm);
+void ksmod_set_slot_domain(struct ksmod_mm_slot *slot, u64 domain);
+void ksmod_reset_slot_domains(void);
 int ksmod_query_stats(struct ksmod_mm_stats *st);
 
 int ksmod_registry_init(void);

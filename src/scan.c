@@ -30,6 +30,7 @@
 #include <linux/wait_bit.h>
 
 #include "compat.h"
+#include "domain.h"
 #include "merge.h"
 #include "registry.h"
 #include "rmap.h"
@@ -367,6 +368,29 @@ static void ksmod_scan_next_slot(void)
 }
 
 /*
+ * At the start of @slot in a pass, its mmap lock held: its merge domain
+ * key now (domain.c). When it changed (setuid, a move to another cgroup),
+ * its KSM pages, shared in the old domain, are broken and its rmap items
+ * freed, as for MADV_UNMERGEABLE, before any of its pages meets a page of
+ * the new domain. False when that failed (no memory, a fatal signal): the
+ * slot is skipped until the next pass.
+ */
+static bool ksmod_slot_domain_ok(struct ksmod_mm_slot *slot)
+{
+	u64 domain = ksmod_domain_of(slot->mm);
+
+	if (domain == slot->domain)
+		return true;
+	if (slot->domain != KSMOD_DOMAIN_UNSET) {
+		if (ksmod_unmerge_mm(slot->mm))
+			return false;
+		ksmod_free_items_from(&slot->rmap_list);
+	}
+	ksmod_set_slot_domain(slot, domain);
+	return true;
+}
+
+/*
  * The next page to look at, referenced, and its rmap item; NULL at the
  * end of a pass or when memory is short.
  */
@@ -406,6 +430,15 @@ static struct ksmod_rmap_item *ksmod_scan_next(struct page **page)
 		mmap_read_lock(mm);
 		if (!atomic_read(&mm->mm_users))
 			goto next_slot;
+		if (!ksmod_scan_address && !ksmod_slot_domain_ok(slot)) {
+			mmap_read_unlock(mm);
+			ksmod_scan_next_slot();
+			if (!ksmod_scan_slot) {
+				ksmod_advisor_stop_scan();
+				return NULL;
+			}
+			continue;
+		}
 		for_each_vma(vmi, vma) {
 			unsigned long addr = max(ksmod_scan_address,
 						 vma->vm_start);
@@ -461,6 +494,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	struct ksmod_stable_node *n;
 	struct page *kpage, *tree_page;
 	u32 checksum;
+	u64 domain;
 	bool split;
 
 	/*
@@ -474,7 +508,17 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 		return;
 	ksmod_rmap_item_unlink(item);
 
-	kpage = ksmod_stable_search(page);
+	/* its process's merge domain; pages of zeroes may merge across */
+	domain = ksmod_scan_slot->domain;
+	if (domain != KSMOD_DOMAIN_ALL && ksmod_domain_zero_page(page))
+		domain = KSMOD_DOMAIN_ALL;
+
+	kpage = ksmod_stable_search(page, domain);
+	if (IS_ERR(kpage)) {
+		/* a KSM page of another domain, a fork's from before */
+		ksmod_break_item(item);
+		return;
+	}
 	if (kpage) {
 		if (!ksmod_merge_with_ksm_page(item, page, kpage)) {
 			lock_page(kpage);
@@ -505,7 +549,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	    !ksmod_merge_zero_page(item, page))
 		return;
 
-	tree_item = ksmod_unstable_search_insert(item, page, &tree_page);
+	tree_item = ksmod_unstable_search_insert(item, page, domain, &tree_page);
 	if (!tree_item)
 		return;
 	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
@@ -524,7 +568,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	if (!kpage)
 		return;
 	lock_page(kpage);
-	n = ksmod_stable_insert(kpage);
+	n = ksmod_stable_insert(kpage, domain);
 	if (n) {
 		ksmod_stable_append(tree_item, n);
 		ksmod_stable_append(item, n);
@@ -801,6 +845,57 @@ int ksmod_set_use_zero_pages(unsigned long on)
 {
 	WRITE_ONCE(ksmod_use_zero_pages, !!on);
 	return 0;
+}
+
+/*
+ * A change of which pages may merge with which (merge_domain, and the
+ * tunables that refine it) unmerges everything, as run=2, when it changes
+ * any process's key: pages then merge again by the new rule, and no page
+ * stays shared across a boundary the new rule draws. Slots take their new
+ * keys when the scanner next enters them.
+ */
+static int ksmod_set_domain_knob(unsigned int *knob, unsigned int value,
+				 bool rekeys)
+{
+	int err = 0;
+
+	ksmod_thread_lock();
+	ksmod_wait_while_offlining();
+	if (*knob != value && rekeys) {
+		err = ksmod_unmerge_all();
+		if (!err)
+			err = ksmod_stable_drain();
+		if (err)
+			pr_warn("merge domains unchanged: unmerging stopped (%pe), %ld KSM pages still shared\n",
+				ERR_PTR(err),
+				atomic_long_read(&ksmod_nr_stable_nodes));
+		else
+			ksmod_reset_slot_domains();
+	}
+	if (!err)
+		WRITE_ONCE(*knob, value);
+	mutex_unlock(&ksmod_thread_mutex);
+	return err;
+}
+
+int ksmod_set_merge_domain(unsigned int mode)
+{
+	return ksmod_set_domain_knob(&ksmod_merge_domain, mode, true);
+}
+
+/* A depth in the cgroup v2 hierarchy: 0 is the root (all one domain). */
+int ksmod_set_merge_domain_cgroup_level(unsigned long level)
+{
+	if (level > INT_MAX)
+		return -EINVAL;
+	return ksmod_set_domain_knob(&ksmod_merge_domain_cgroup_level, level,
+			READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP);
+}
+
+int ksmod_set_merge_zero_across_domains(unsigned long on)
+{
+	return ksmod_set_domain_knob(&ksmod_merge_zero_across_domains, !!on,
+			READ_ONCE(ksmod_merge_domain) != KSMOD_DOMAIN_GLOBAL);
 }
 
 /*

@@ -58,6 +58,9 @@ int ksmod_set_smart_scan(unsigned long on);
 int ksmod_set_use_zero_pages(unsigned long on);
 int ksmod_set_max_page_sharing(unsigned long value);
 int ksmod_set_chains_prune_msecs(unsigned long msecs);
+int ksmod_set_merge_domain(unsigned int mode);
+int ksmod_set_merge_domain_cgroup_level(unsigned long level);
+int ksmod_set_merge_zero_across_domains(unsigned long on);
 long ksmod_zero_pages(void);
 
 /* The tree a page goes in: its NUMA node's, or 0 merging across nodes. */

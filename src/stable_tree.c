@@ -25,6 +25,10 @@
  * stale dups, at most once every stable_node_chains_prune_millisecs for a
  * whole chain, and a chain down to one dup becomes that dup again.
  *
+ * The tree is ordered by content, then by merge domain key (domain.c): a
+ * KSM page only takes pages of its own domain, and a chain's dups share
+ * its key.
+ *
  * With merge_across_nodes=0 there is one tree per NUMA node, each holding
  * the KSM pages on that node, and a page is only merged with a KSM page of
  * its own node. When a search meets a KSM page that NUMA migration moved
@@ -47,6 +51,7 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+#include "domain.h"
 #include "merge.h"
 #include "rmap.h"
 #include "scan.h"
@@ -196,6 +201,7 @@ static void ksmod_chain_add(struct ksmod_stable_node *chain,
 {
 	dup->chain = chain;
 	dup->nid = chain->nid;
+	dup->domain = chain->domain;
 	hlist_add_head(&dup->dup_link, &chain->hlist);
 	ksmod_stable_node_dups++;
 }
@@ -208,6 +214,7 @@ static void ksmod_chain_new(struct ksmod_stable_node *chain,
 	chain->rmap_hlist_len = KSMOD_STABLE_CHAIN;
 	chain->prune_time = jiffies;
 	chain->nid = n->nid;
+	chain->domain = n->domain;
 	rb_replace_node(&n->node, &chain->node, &ksmod_stable_roots[n->nid]);
 	ksmod_stable_node_chains++;
 	ksmod_chain_add(chain, n);
@@ -402,12 +409,12 @@ static struct page *ksmod_tree_page(struct ksmod_stable_node **np,
 }
 
 /*
- * Where a KSM page with @kpage's content goes in tree @nid: *@parent its
- * parent there, or, when a node of the same content is there, NULL
- * returned and that node in *@equal.
+ * Where a KSM page with @kpage's content and merge domain @domain goes in
+ * tree @nid: *@parent its parent there, or, when a node of the same
+ * content and domain is there, NULL returned and that node in *@equal.
  */
 static struct rb_node **ksmod_stable_slot(struct page *kpage, int nid,
-					  struct rb_node **parent,
+					  u64 domain, struct rb_node **parent,
 					  struct ksmod_stable_node **equal)
 {
 	struct rb_node **new;
@@ -425,7 +432,8 @@ again:
 		tree_page = ksmod_tree_page(&n, &dup, false);
 		if (!tree_page)
 			goto again;
-		ret = ksmod_memcmp_pages(kpage, tree_page);
+		ret = ksmod_memcmp_pages(kpage, tree_page) ?:
+		      ksmod_domain_cmp(domain, n->domain);
 		put_page(tree_page);
 		*parent = *new;
 		if (ret < 0) {
@@ -451,7 +459,7 @@ static void ksmod_stable_place(struct ksmod_stable_node *n, struct page *kpage,
 	struct ksmod_stable_node *equal;
 	struct rb_node **new, *parent;
 
-	new = ksmod_stable_slot(kpage, nid, &parent, &equal);
+	new = ksmod_stable_slot(kpage, nid, n->domain, &parent, &equal);
 	if (new) {
 		ksmod_node_link(n, nid, parent, new);
 	} else if (ksmod_is_chain(equal)) {
@@ -485,13 +493,16 @@ static void ksmod_stable_rehome(struct ksmod_stable_node *n,
 /**
  * ksmod_stable_search() - a KSM page with the content of @page
  * @page:	a page being scanned, referenced
+ * @domain:	the merge domain key of @page's process
  *
- * Return: the KSM page, referenced, that @page may be merged into: @page
- * itself when it is one of ksmod's KSM pages already (a fork's), whatever
- * its number of sharers; or one with room for a sharer more. NULL when
- * there is none.
+ * Return: the KSM page of @domain, referenced, that @page may be merged
+ * into: @page itself when it is one of ksmod's KSM pages already (a
+ * fork's), whatever its number of sharers; or one with room for a sharer
+ * more. NULL when there is none; ERR_PTR(-EXDEV) when @page is a KSM page
+ * of another domain (forked before its process changed domain): the
+ * caller breaks it.
  */
-struct page *ksmod_stable_search(struct page *page)
+struct page *ksmod_stable_search(struct page *page, u64 domain)
 {
 	struct ksmod_stable_node *own = ksmod_folio_node(page_folio(page));
 	int nid = ksmod_tree_nid(page);
@@ -503,7 +514,10 @@ struct page *ksmod_stable_search(struct page *page)
 
 		if (kpage) {
 			unlock_page(kpage);
-			return kpage;
+			if (own->domain == domain)
+				return kpage;
+			put_page(kpage);
+			return ERR_PTR(-EXDEV);
 		}
 	}
 again:
@@ -518,7 +532,8 @@ again:
 		tree_page = ksmod_tree_page(&n, &dup, true);
 		if (!tree_page)
 			goto again;	/* the tree changed */
-		ret = ksmod_memcmp_pages(page, tree_page);
+		ret = ksmod_memcmp_pages(page, tree_page) ?:
+		      ksmod_domain_cmp(domain, n->domain);
 		put_page(tree_page);
 		if (ret) {
 			node = ret < 0 ? n->node.rb_left : n->node.rb_right;
@@ -555,6 +570,7 @@ again:
 /**
  * ksmod_stable_insert() - give a new KSM page its node
  * @kpage:	the page, locked, made a KSM page with no node yet
+ * @domain:	the merge domain key of its sharers
  *
  * When a KSM page of the same content is in the tree already (all of them
  * full, or the search ran before @kpage was write-protected and could
@@ -563,7 +579,7 @@ again:
  * Return: the node, or NULL when memory ran out (the caller then undoes
  * the merge).
  */
-struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
+struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage, u64 domain)
 {
 	int nid = ksmod_tree_nid(kpage);
 	struct ksmod_stable_node *n, *chain;
@@ -577,6 +593,7 @@ struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage)
 		kmem_cache_free(ksmod_stable_node_cache, chain);
 		return NULL;
 	}
+	n->domain = domain;
 	ksmod_stable_place(n, kpage, nid, chain);
 	ksmod_folio_set_node(page_folio(kpage), n);
 	return n;

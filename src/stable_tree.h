@@ -29,6 +29,8 @@ struct ksmod_rmap_item;
  *		max_page_sharing, but for forks); a chain: KSMOD_STABLE_CHAIN
  * @nid:	the NUMA node whose tree holds it, or its chain (0 while
  *		merging across nodes)
+ * @domain:	the merge domain key of its sharers (domain.h); a dup has its
+ *		chain's. The trees are ordered by content, then by it.
  */
 struct ksmod_stable_node {
 	union {
@@ -43,14 +45,15 @@ struct ksmod_stable_node {
 	struct ksmod_stable_node *chain;
 	int rmap_hlist_len;
 	int nid;
+	u64 domain;
 };
 
 struct ksmod_stable_node *ksmod_folio_node(struct folio *folio);
 void ksmod_folio_set_node(struct folio *folio, struct ksmod_stable_node *n);
 struct page *ksmod_node_page(struct ksmod_stable_node *n, bool lock);
 
-struct page *ksmod_stable_search(struct page *page);
-struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage);
+struct page *ksmod_stable_search(struct page *page, u64 domain);
+struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage, u64 domain);
 void ksmod_stable_append(struct ksmod_rmap_item *item,
 			 struct ksmod_stable_node *n);
 void ksmod_stable_remove_item(struct ksmod_rmap_item *item);

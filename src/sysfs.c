@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/sysfs.h>
 
+#include "domain.h"
 #include "mm_hooks.h"
 #include "rmap.h"
 #include "scan.h"
@@ -129,6 +130,12 @@ KSMOD_TUNABLE_ATTR(smart_scan, KSMOD_PARSE_BOOL, ksmod_smart_scan,
 		   ksmod_set_smart_scan);
 KSMOD_TUNABLE_ATTR(use_zero_pages, KSMOD_PARSE_BOOL, ksmod_use_zero_pages,
 		   ksmod_set_use_zero_pages);
+KSMOD_TUNABLE_ATTR(merge_domain_cgroup_level, KSMOD_PARSE_UINT,
+		   ksmod_merge_domain_cgroup_level,
+		   ksmod_set_merge_domain_cgroup_level);
+KSMOD_TUNABLE_ATTR(merge_zero_across_domains, KSMOD_PARSE_BOOL,
+		   ksmod_merge_zero_across_domains,
+		   ksmod_set_merge_zero_across_domains);
 
 KSMOD_TUNABLE_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
 		   ksmod_max_page_sharing, ksmod_set_max_page_sharing);
@@ -173,6 +180,27 @@ static ssize_t advisor_mode_store(struct kobject *kobj,
 }
 
 static struct kobj_attribute advisor_mode_attr = __ATTR_RW(advisor_mode);
+
+static ssize_t merge_domain_show(struct kobject *kobj,
+				 struct kobj_attribute *kattr, char *buf)
+{
+	return ksmod_domain_show(buf);
+}
+
+static ssize_t merge_domain_store(struct kobject *kobj,
+				  struct kobj_attribute *kattr,
+				  const char *buf, size_t count)
+{
+	int mode = ksmod_domain_parse(buf);
+	int err = mode < 0 ? mode : ksmod_set_merge_domain(mode);
+
+	if (err)
+		pr_info_ratelimited("ksm/merge_domain: write refused: %pe\n",
+				    ERR_PTR(err));
+	return err ?: count;
+}
+
+static struct kobj_attribute merge_domain_attr = __ATTR_RW(merge_domain);
 
 /**
  * struct ksmod_counter_attr - a read-only counter
@@ -298,6 +326,9 @@ static struct attribute *ksmod_ksm_attrs[] = {
 	&advisor_max_pages_to_scan_attr.kattr.attr,
 	&advisor_target_scan_time_attr.kattr.attr,
 	&cow_breaks_attr.kattr.attr,
+	&merge_domain_attr.attr,
+	&merge_domain_cgroup_level_attr.kattr.attr,
+	&merge_zero_across_domains_attr.kattr.attr,
 	NULL,
 };
 

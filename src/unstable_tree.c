@@ -8,7 +8,8 @@
  * a candidate, whose content is compared again once both pages are
  * write-protected, and it is thrown away at the end of every full pass.
  * With merge_across_nodes=0 there is one tree per NUMA node, and a page
- * only meets pages of its own node, as in the kernel's KSM.
+ * only meets pages of its own node, as in the kernel's KSM; and a page
+ * only meets pages of its merge domain (domain.c).
  * Only the scanner thread uses it, under ksmod_thread_mutex.
  */
 #include "ksmod.h"
@@ -16,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/rbtree.h>
 
+#include "domain.h"
 #include "merge.h"
 #include "registry.h"
 #include "rmap.h"
@@ -53,13 +55,20 @@ static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
  * ksmod_unstable_search_insert() - find @page's twin, or insert @item
  * @item:	the rmap item of @page
  * @page:	the page, referenced, its checksum stable
+ * @domain:	the merge domain key of @page's process
  * @tree_page:	where the twin's page goes, referenced
+ *
+ * The tree is ordered by content, then by merge domain key: the key of a
+ * tree item's process is looked up only when its page has @page's
+ * content. KSMOD_DOMAIN_ALL (merge_domain global, or a page of zeroes
+ * merging across domains) meets only pages of that key, which are all
+ * pages then, or all pages of zeroes: no lookup.
  *
  * Return: the twin's rmap item, or NULL (then @item may have been
  * inserted).
  */
 struct ksmod_rmap_item *ksmod_unstable_search_insert(
-	struct ksmod_rmap_item *item, struct page *page,
+	struct ksmod_rmap_item *item, struct page *page, u64 domain,
 	struct page **tree_page)
 {
 	int nid = ksmod_tree_nid(page);
@@ -91,6 +100,9 @@ struct ksmod_rmap_item *ksmod_unstable_search_insert(
 			return NULL;
 		}
 		ret = ksmod_memcmp_pages(page, tp);
+		if (!ret && domain != KSMOD_DOMAIN_ALL)
+			ret = ksmod_domain_cmp(domain,
+					       ksmod_mm_domain(tree_item->mm));
 		parent = *new;
 		if (ret < 0) {
 			put_page(tp);

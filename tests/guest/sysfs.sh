@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # sysfs: /sys/module/ksmod/ksm/ has every file of 6.12's /sys/kernel/mm/ksm/
-# (plus ksmod's cow_breaks), with the same modes, defaults and formats. A
-# write gets what the kernel's file gives it: the same value read back, or
+# (plus ksmod's cow_breaks and merge domain tunables), with the same modes,
+# defaults and formats. A write gets what the kernel's file gives it: the
+# same value read back, or
 # the same errno (EINVAL, ERANGE), the value unchanged; where this kernel
 # has the file, the kernel is asked the same and must agree.
 # merge_across_nodes and max_page_sharing refuse a change with EBUSY while
@@ -29,10 +30,12 @@ general_profit"
 
 t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
 
-t_is "the directory holds exactly the kernel's files and cow_breaks" \
+# ksmod's own: cow_breaks, and the merge domain tunables (domains.sh)
+OWN="merge_domain merge_domain_cgroup_level merge_zero_across_domains"
+t_is "the directory holds exactly the kernel's files and ksmod's own" \
 	"$(ls $K | sort | tr '\n' ' ')" \
-	"$(echo $RW $RO cow_breaks | tr ' ' '\n' | sort | tr '\n' ' ')"
-for f in $RW; do
+	"$(echo $RW $RO cow_breaks $OWN | tr ' ' '\n' | sort | tr '\n' ' ')"
+for f in $RW $OWN; do
 	t_is "$f is rw-r--r-- root" "$(stat -c '%a %U' $K/$f)" "644 root"
 done
 for f in $RO cow_breaks; do

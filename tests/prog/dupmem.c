@@ -62,6 +62,8 @@
  *                  "ok PFN PFN..."
  *   spin SECS      run on the CPU for SECS seconds without touching the
  *                  buffer (NUMA balancing scans running tasks): "ok"
+ *   setuid UID     drop root for good: every uid and gid (and no
+ *                  supplementary group) becomes UID: "ok"
  *   exit           exit at once with status 0, no answer
  * madvise answers "error ENOMEM" (etc.) when the call fails. End of file
  * on stdin exits too. Exit status 0, or 1 on a set-up error.
@@ -69,6 +71,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -577,6 +580,18 @@ static void usage(void)
 	exit(1);
 }
 
+/* setuid UID */
+static void do_setuid(const char *arg)
+{
+	unsigned long id = arg ? strtoul(arg, NULL, 10) : 0;
+
+	if (!arg || setgroups(0, NULL) || setresgid(id, id, id) ||
+	    setresuid(id, id, id))
+		answer("error %s", errname(arg ? errno : EINVAL));
+	else
+		answer("ok");
+}
+
 int main(int argc, char **argv)
 {
 	int opt, madv = 0, shared = 0, hole = 0, unique = 0, fill = 0x5a;
@@ -722,6 +737,8 @@ int main(int argc, char **argv)
 			do_pfns();
 		else if (!strcmp(cmd, "spin"))
 			do_spin(arg);
+		else if (!strcmp(cmd, "setuid"))
+			do_setuid(arg);
 		else if (!strcmp(cmd, "exit"))
 			exit(0);
 		else

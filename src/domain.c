@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * domain.c - merge domains.
+ *
+ * A write to a KSM page takes longer than a write to a private one, so a
+ * process can tell whether another process holds a page of some content
+ * (the dedup timing side channel), and a process that chooses which page
+ * survives a merge can aim Rowhammer at it. ksmod's trees are its own, so
+ * it can merge within a trust boundary only: merge_domain "uid" merges
+ * pages only between processes of one real uid, "cgroup" only within one
+ * cgroup v2 subtree (the process's cgroup's ancestor at level
+ * merge_domain_cgroup_level, or its own cgroup when that is shallower:
+ * level 2 is /machine.slice/machine-qemu-N.scope for libvirt's VMs).
+ * "global" is the kernel's behaviour and the default.
+ *
+ * Each registered mm has a domain key, taken from the task that owns the
+ * mm (mm->owner, as the memory cgroup charges) when the scanner enters its
+ * slot, once a pass. The trees are ordered by content, then by key, so a
+ * page only ever meets pages of its own key: a key is only looked up for
+ * tree entries of equal content. A slot whose key changed (setuid, a move
+ * to another cgroup) has its KSM pages broken before its pages are looked
+ * at again (scan.c). Pages of zeroes reveal nothing: with
+ * merge_zero_across_domains=1 they merge across domains (key
+ * KSMOD_DOMAIN_ALL).
+ */
+#include "ksmod.h"
+
+#include <linux/cgroup.h>
+#include <linux/cred.h>
+#include <linux/highmem.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/uidgid.h>
+
+#include "domain.h"
+
+unsigned int ksmod_merge_domain = KSMOD_DOMAIN_GLOBAL;
+unsigned int ksmod_merge_domain_cgroup_level = 1;
+module_param_named(merge_domain_cgroup_level, ksmod_merge_domain_cgroup_level,
+		   uint, 0);
+MODULE_PARM_DESC(merge_domain_cgroup_level,
+		 "value of ksm/merge_domain_cgroup_level at load (default 1)");
+unsigned int ksmod_merge_zero_across_domains;
+module_param_named(merge_zero_across_domains, ksmod_merge_zero_across_domains,
+		   uint, 0);
+MODULE_PARM_DESC(merge_zero_across_domains,
+		 "value of ksm/merge_zero_across_domains at load (default 0)");
+
+static const char * const ksmod_domain_names[] = {
+	[KSMOD_DOMAIN_GLOBAL] = "global",
+	[KSMOD_DOMAIN_UID] = "uid",
+	[KSMOD_DOMAIN_CGROUP] = "cgroup",
+};
+
+/* The mode named by @buf (sysfs_streq rules), or -EINVAL. */
+int ksmod_domain_parse(const char *buf)
+{
+	int mode = sysfs_match_string(ksmod_domain_names, buf);
+
+	return mode < 0 ? -EINVAL : mode;
+}
+
+/* "[global] uid cgroup", the mode in brackets, as advisor_mode. */
+int ksmod_domain_show(char *buf)
+{
+	unsigned int mode = READ_ONCE(ksmod_merge_domain), i;
+	int len = 0;
+
+	for (i = 0; i < ARRAY_SIZE(ksmod_domain_names); i++)
+		len += sysfs_emit_at(buf, len, i == mode ? "%s[%s]" : "%s%s",
+				     i ? " " : "", ksmod_domain_names[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+static int ksmod_domain_param_set(const char *val,
+				  const struct kernel_param *kp)
+{
+	int mode = ksmod_domain_parse(val);
+
+	if (mode < 0)
+		return mode;
+	ksmod_merge_domain = mode;
+	return 0;
+}
+
+static int ksmod_domain_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", ksmod_domain_names[ksmod_merge_domain]);
+}
+
+static const struct kernel_param_ops ksmod_domain_param_ops = {
+	.set = ksmod_domain_param_set,
+	.get = ksmod_domain_param_get,
+};
+module_param_cb(merge_domain, &ksmod_domain_param_ops, NULL, 0);
+MODULE_PARM_DESC(merge_domain,
+		 "value of ksm/merge_domain at load: global (default), uid, cgroup");
+
+/*
+ * Keys of the kinds apart: a uid in the low 32 bits with bit 62 set; a
+ * cgroup id (64 bits, but far below 2^62) with bit 63 set. An mm with no
+ * owner (its last task is exiting) gets its own address, a key no other mm
+ * has, with both bits set (a kernel address). None is KSMOD_DOMAIN_ALL (0)
+ * or KSMOD_DOMAIN_UNSET (~0).
+ */
+#define KSMOD_KEY_UID		BIT_ULL(62)
+#define KSMOD_KEY_CGROUP	BIT_ULL(63)
+
+/**
+ * ksmod_domain_of() - the domain key of @mm under merge_domain now
+ * @mm:	a registered mm
+ */
+u64 ksmod_domain_of(struct mm_struct *mm)
+{
+	unsigned int mode = READ_ONCE(ksmod_merge_domain);
+	struct task_struct *owner;
+	u64 key = (unsigned long)mm;
+
+	if (mode == KSMOD_DOMAIN_GLOBAL)
+		return KSMOD_DOMAIN_ALL;
+	rcu_read_lock();
+#ifdef CONFIG_MEMCG
+	owner = rcu_dereference(mm->owner);
+#else
+	owner = NULL;	/* no mm->owner: each process is a domain of its own */
+#endif
+	if (owner && mode == KSMOD_DOMAIN_UID) {
+		key = KSMOD_KEY_UID |
+		      from_kuid(&init_user_ns, task_uid(owner));
+	} else if (owner && mode == KSMOD_DOMAIN_CGROUP) {
+		struct cgroup *cgrp = task_dfl_cgroup(owner);
+		int level = READ_ONCE(ksmod_merge_domain_cgroup_level);
+
+		if (cgrp->level > level)
+			cgrp = cgroup_ancestor(cgrp, level);
+		key = KSMOD_KEY_CGROUP | cgroup_id(cgrp);
+	}
+	rcu_read_unlock();
+	return key;
+}
+
+/* Does @page, referenced, hold only zeroes that may merge across domains? */
+bool ksmod_domain_zero_page(struct page *page)
+{
+	void *addr;
+	bool zero;
+
+	if (!READ_ONCE(ksmod_merge_zero_across_domains))
+		return false;
+	addr = kmap_local_page(page);
+	zero = !memchr_inv(addr, 0, PAGE_SIZE);
+	kunmap_local(addr);
+	return zero;
+}

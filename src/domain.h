@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * domain.h - merge domains: which processes' pages may share a KSM page.
+ */
+#ifndef _KSMOD_DOMAIN_H
+#define _KSMOD_DOMAIN_H
+
+#include <linux/mm_types.h>
+#include <linux/types.h>
+
+/* Values of merge_domain. */
+#define KSMOD_DOMAIN_GLOBAL	0	/* every process with every other */
+#define KSMOD_DOMAIN_UID	1	/* processes of one real uid */
+#define KSMOD_DOMAIN_CGROUP	2	/* processes of one cgroup subtree */
+
+/*
+ * A domain key. All pages are in KSMOD_DOMAIN_ALL under merge_domain
+ * "global", pages of zeroes too with merge_zero_across_domains=1; a slot
+ * the scanner has not looked at yet has KSMOD_DOMAIN_UNSET.
+ */
+#define KSMOD_DOMAIN_ALL	0ULL
+#define KSMOD_DOMAIN_UNSET	(~0ULL)
+
+extern unsigned int ksmod_merge_domain;
+extern unsigned int ksmod_merge_domain_cgroup_level;
+extern unsigned int ksmod_merge_zero_across_domains;
+
+int ksmod_domain_parse(const char *buf);
+int ksmod_domain_show(char *buf);
+u64 ksmod_domain_of(struct mm_struct *mm);
+bool ksmod_domain_zero_page(struct page *page);
+
+static inline int ksmod_domain_cmp(u64 a, u64 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+#endif /* _KSMOD_DOMAIN_H */

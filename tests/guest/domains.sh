@@ -1,0 +1,124 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# domains: merge_domain keeps pages of different trust domains apart.
+# Processes with 32 pages of one content each, all madvised:
+#   - uid: A1, A2 (root) and B1, B2 (uid 65534) end on two KSM pages, one
+#     per uid (pages_shared 2, pages_sharing 126; pagedup, which reads
+#     frames through pagemap: A1 and B1 share no frame, A1 and A2 do);
+#   - switching to global unmerges everything at once, with no byte lost,
+#     then all four share one frame; back to uid: two again;
+#   - A2 drops root for uid 65534: its pages leave A1's KSM page for B's;
+#   - pages of zeroes of two uids merge only with
+#     merge_zero_across_domains=1;
+#   - cgroup: by the cgroup v2 ancestor at merge_domain_cgroup_level:
+#     at level 1 /dA and /dA/sub are one domain, /dB another; at level 2
+#     /dA/sub is a third; moving B's process into /dA joins it to /dA.
+# Every byte intact at the end, nothing in the kernel log.
+# ksmod-timeout: 300
+# shellcheck disable=SC2154 # NAME_pid...: set by dm_start
+# shellcheck source=tests/guest/lib.sh
+. /lib/ksmod/lib.sh
+
+K=/sys/module/ksmod/ksm
+N=32
+CG=/sys/fs/cgroup
+
+# merged PID...: pages of PIDs on a frame shared with another (pagedup)
+merged() { pagedup "$@" | sed -n 's/.* merged=\([0-9]*\).*/\1/p'; }
+# counts SHARED SHARING: wait until ksmod's counters are those
+counts() { wait_for 60 ksm_counts "$1" "$2"; }
+
+ksmod_loaded && ksmod_unload
+t_ok "ksmod loads" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
+	bail "cannot load ksmod"
+dmesg_mark domains
+t_is "merge_domain is global by default" "$(cat $K/merge_domain)" \
+	"[global] uid cgroup"
+t_is "merge_domain_cgroup_level is 1" "$(cat $K/merge_domain_cgroup_level)" 1
+t_is "merge_zero_across_domains is 0" \
+	"$(cat $K/merge_zero_across_domains)" 0
+t_errno "merge_domain refuses a mode it does not know" EINVAL \
+	kwrite $K/merge_domain tenant
+t_dmesg "saying so in dmesg" 'ksm/merge_domain: write refused'
+
+t_ok "merge_domain=uid" kwrite $K/merge_domain uid
+t_is "reads back" "$(cat $K/merge_domain)" "global [uid] cgroup"
+for p in A1 A2 B1 B2; do
+	dm_start $p -m -n $N -f 0x33 || bail "cannot start $p"
+done
+t_ok "B1 drops root for uid 65534" dm B1 setuid 65534
+t_ok "B2 too" dm B2 setuid 65534
+t_ok "one KSM page per uid: pages_shared 2, pages_sharing 126" \
+	counts 2 $((4 * N - 2))
+t_is "A1 and B1 share no frame" "$(merged "$A1_pid" "$B1_pid")" $((2 * N - 2))
+t_is "A1 and A2 share one" "$(merged "$A1_pid" "$A2_pid")" $((2 * N - 1))
+t_is "B1 and B2 share one" "$(merged "$B1_pid" "$B2_pid")" $((2 * N - 1))
+
+# (the scanner stopped, or it merges again before the counters are read)
+kwrite $K/run 0
+t_ok "merge_domain=global" kwrite $K/merge_domain global
+t_ok "the write unmerged everything" ksm_counts 0 0
+kwrite $K/run 1
+t_ok "then all four share one frame" counts 1 $((4 * N - 1))
+t_is "A1 and B1 share it" "$(merged "$A1_pid" "$B1_pid")" $((2 * N - 1))
+kwrite $K/run 0
+t_ok "merge_domain=uid again" kwrite $K/merge_domain uid
+t_ok "the write unmerged everything" ksm_counts 0 0
+kwrite $K/run 1
+t_ok "then one KSM page per uid again" counts 2 $((4 * N - 2))
+
+t_ok "A2 drops root for uid 65534" dm A2 setuid 65534
+t_ok "A2 leaves A1 for B's KSM page" \
+	wait_for 60 sh -c "[ \"\$(pagedup $A2_pid $B1_pid | sed -n 's/.* merged=\([0-9]*\).*/\1/p')\" = $((2 * N - 1)) ]"
+t_is "A1 and A2 share no frame" "$(merged "$A1_pid" "$A2_pid")" $((2 * N - 2))
+t_ok "counters: pages_shared 2, pages_sharing 126" counts 2 $((4 * N - 2))
+for p in A1 A2 B1 B2; do
+	t_ok "$p's bytes are intact" dm $p check
+	dm_stop $p
+done
+t_ok "nothing merged once they exit" counts 0 0
+
+# Pages of zeroes reveal nothing: they may merge across domains.
+dm_start Z1 -m -n $N -f 0 && dm_start Z2 -m -n $N -f 0 &&
+	dm Z2 setuid 65534 >/dev/null || bail "cannot start Z1, Z2"
+t_ok "pages of zeroes of two uids: two KSM pages" counts 2 $((2 * N - 2))
+t_ok "merge_zero_across_domains=1" kwrite $K/merge_zero_across_domains 1
+t_ok "then one" counts 1 $((2 * N - 1))
+t_ok "merge_zero_across_domains=0" kwrite $K/merge_zero_across_domains 0
+t_ok "then two again" counts 2 $((2 * N - 2))
+t_ok "Z1's bytes are intact" dm Z1 check
+t_ok "Z2's bytes are intact" dm Z2 check
+dm_stop Z1
+dm_stop Z2
+counts 0 0
+
+# cgroup v2 subtrees
+mkdir -p $CG/dA/sub $CG/dB || bail "no cgroup v2 at $CG"
+t_ok "merge_domain=cgroup" kwrite $K/merge_domain cgroup
+for p in C1 C2 C3; do
+	dm_start $p -m -n $N -f 0x44 || bail "cannot start $p"
+done
+echo "$C1_pid" >$CG/dA/cgroup.procs
+echo "$C2_pid" >$CG/dB/cgroup.procs
+echo "$C3_pid" >$CG/dA/sub/cgroup.procs
+t_ok "level 1: /dA and /dA/sub one domain, /dB another" \
+	counts 2 $((3 * N - 2))
+t_is "C1 and C3 share a frame" "$(merged "$C1_pid" "$C3_pid")" $((2 * N - 1))
+t_is "C1 and C2 do not" "$(merged "$C1_pid" "$C2_pid")" $((2 * N - 2))
+t_ok "merge_domain_cgroup_level=2" kwrite $K/merge_domain_cgroup_level 2
+t_ok "then /dA/sub is a domain of its own: three KSM pages" \
+	counts 3 $((3 * N - 3))
+echo "$C2_pid" >$CG/dA/cgroup.procs
+t_ok "C2 moved into /dA: it joins C1" counts 2 $((3 * N - 2))
+t_is "C1 and C2 share a frame" "$(merged "$C1_pid" "$C2_pid")" $((2 * N - 1))
+for p in C1 C2 C3; do
+	t_ok "$p's bytes are intact" dm $p check
+	dm_stop $p
+done
+counts 0 0
+rmdir $CG/dA/sub $CG/dA $CG/dB
+kwrite $K/merge_domain global
+t_no_dmesg "nothing in the kernel log" 'BUG:|WARNING:|Call Trace'
+t_ok "ksmod unloads" ksmod_unload
+t_done
