@@ -8,13 +8,15 @@
  *   ksmodctl register|unregister PID [START LEN | START-END]
  *   ksmodctl unmerge | set NAME=VALUE... | watch [-n SECS] [--count N]
  *   ksmodctl bind-sysfs | unbind-sysfs
+ *   ksmodctl metrics                           Prometheus text format
  *
  * Module state comes from /sys/module/ksmod/ksm/, processes and ranges
  * from the ioctls of /dev/ksmod (include/uapi/ksmod.h).
  *
  * Laid out as kmod's tools are: this file is the dispatcher (options,
  * usage, the table of commands), each command or group of commands has a
- * file of its own (module.c, status.c, set.c, bind.c, ranges.c), and
+ * file of its own (module.c, status.c, set.c, bind.c, ranges.c,
+ * metrics.c), and
  * util.c holds what they share, declared in ksmodctl.h. A new command is
  * a function in one of them and a line in commands[] below.
  */
@@ -45,6 +47,8 @@ static const char usage_text[] =
 	"  set NAME=VALUE...                write tunables (run, pages_to_scan...)\n"
 	"  bind-sysfs                       show ksmod's files at " KERNEL_KSM "\n"
 	"  unbind-sysfs                     show the kernel's again\n"
+	"  metrics                          counters and tunables in the\n"
+	"                                   Prometheus text format\n"
 	"--json: JSON output for version, status, ranges and watch.\n"
 	"Exit status: 0 ok, 1 failure, 2 usage, 3 ksmod not loaded,\n"
 	"4 permission denied. See ksmodctl(8).\n";
@@ -77,6 +81,7 @@ static const struct command {
 	{ .name = "set",		.run = cmd_set },
 	{ .name = "bind-sysfs",		.run_noargs = cmd_bind_sysfs },
 	{ .name = "unbind-sysfs",	.run_noargs = cmd_unbind_sysfs },
+	{ .name = "metrics",		.run_noargs = cmd_metrics },
 };
 
 int main(int argc, char **argv)

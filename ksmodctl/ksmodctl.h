@@ -38,7 +38,7 @@ const char *hint_for(int err);
 bool ksmod_loaded(void);
 int not_loaded(void);
 
-/* util.c: files, numbers, JSON, /dev/ksmod */
+/* util.c: files, numbers, JSON, Prometheus text, /dev/ksmod */
 int read_line(const char *path, char *buf, size_t size);
 int read_ksm(const char *dir, const char *name, char *buf, size_t size);
 int write_ksm(const char *dir, const char *name, const char *val);
@@ -50,6 +50,8 @@ int parse_len(const char *s, unsigned long long *v);
 void json_string(const char *s);
 void json_member(bool *first, const char *name, const char *value);
 int open_dev(void);
+void prom_family(const char *name, const char *type, const char *help);
+void prom_sample(const char *name, const char *value, ...);
 
 /* bind.c: the bind mount on KERNEL_KSM */
 int ksm_bound(void);
@@ -68,5 +70,6 @@ int cmd_unbind_sysfs(void);
 int cmd_register(int argc, char **argv);	/* ranges.c */
 int cmd_unregister(int argc, char **argv);
 int cmd_ranges(int argc, char **argv);
+int cmd_metrics(void);				/* metrics.c */
 
 #endif /* KSMODCTL_H */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * util.c - what the commands of ksmodctl share: error messages and exit
- * status, reading and writing sysfs files, numbers and units, JSON output
- * and opening /dev/ksmod.
+ * status, reading and writing sysfs files, numbers and units, JSON and
+ * Prometheus text output and opening /dev/ksmod.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -244,6 +244,57 @@ void json_member(bool *first, const char *name, const char *value)
 		printf("%s", value);
 	else
 		json_string(value);
+}
+
+/* ---- Prometheus text output (exposition format 0.0.4) ----------------- */
+
+/*
+ * "# HELP" and "# TYPE" of family @name: before its first sample. In the
+ * text of a HELP line a backslash and a newline are escaped.
+ */
+void prom_family(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s ", name);
+	for (; *help; help++) {
+		if (*help == '\\')
+			fputs("\\\\", stdout);
+		else if (*help == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*help);
+	}
+	printf("\n# TYPE %s %s\n", name, type);
+}
+
+/*
+ * One sample: "name{label="value",...} value". The labels are pairs of
+ * name and value after @value, ended by a NULL; a label value has its
+ * backslashes, double quotes and newlines escaped.
+ */
+void prom_sample(const char *name, const char *value, ...)
+{
+	const char *label, *v;
+	bool first = true;
+	va_list ap;
+
+	fputs(name, stdout);
+	va_start(ap, value);
+	while ((label = va_arg(ap, const char *))) {
+		v = va_arg(ap, const char *);
+		printf("%s%s=\"", first ? "{" : ",", label);
+		first = false;
+		for (; *v; v++) {
+			if (*v == '\\' || *v == '"')
+				printf("\\%c", *v);
+			else if (*v == '\n')
+				fputs("\\n", stdout);
+			else
+				putchar(*v);
+		}
+		putchar('"');
+	}
+	va_end(ap);
+	printf("%s %s\n", first ? "" : "}", value);
 }
 
 /* ---- /dev/ksmod ------------------------------------------------------- */
