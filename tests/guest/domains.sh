@@ -9,6 +9,9 @@
 #   - switching to global unmerges everything at once, with no byte lost,
 #     then all four share one frame; back to uid: two again;
 #   - A2 drops root for uid 65534: its pages leave A1's KSM page for B's;
+#   - a write-timing probe (tests/prog/dupmem wtime) of uid 65534 cannot
+#     tell pages that have a twin in root's process from pages that have
+#     none, while under global it can (a COW fault);
 #   - pages of zeroes of two uids merge only with
 #     merge_zero_across_domains=1;
 #   - cgroup: by the cgroup v2 ancestor at merge_domain_cgroup_level:
@@ -78,6 +81,49 @@ for p in A1 A2 B1 B2; do
 	dm_stop $p
 done
 t_ok "nothing merged once they exit" counts 0 0
+
+# The write-timing probe, as a process of uid 65534 would run it: V
+# (root) holds 64 pages; P1 (uid 65534) the same 64 contents, P2 (uid
+# 65534) 64 contents nobody else has; each page unique in its process
+# (-i), so a page can only merge with another process's. A write to a
+# merged page takes a copy-on-write fault: under global, P1's writes are
+# slower than P2's (the probe works); under uid they must not be.
+wtime() { dm "$1" wtime 64 | sed -n 's/.*median_ns=\([0-9]*\).*/\1/p'; }
+passes() {
+	_p0=$(cat $K/full_scans)
+	wait_for 60 sh -c "[ \$(cat $K/full_scans) -ge $((_p0 + $1)) ]"
+}
+# (P1 and P2 drop root before they madvise: as root, P1 would merge with
+# V first, and its pages, unshared when it changed domain, take a minor
+# fault on the next write)
+dm_start V -m -i -n 64 -f 0x55 && dm_start P1 -i -n 64 -f 0x55 &&
+	dm_start P2 -i -n 64 -f 0x66 || bail "cannot start V, P1, P2"
+for p in P1 P2; do
+	dm $p setuid 65534 >/dev/null && dm $p madvise >/dev/null ||
+		bail "$p cannot drop root and madvise"
+done
+t_ok "uid: three full passes" passes 3
+t_ok "V and P1 share no page" ksm_counts 0 0
+p1=$(wtime P1) p2=$(wtime P2)
+diag "probe under uid: pages with a twin in another domain ${p1:-?} ns a write, without ${p2:-?} ns"
+t_ok "the probe cannot tell them apart (within 3x + 2 us)" \
+	test -n "$p1" -a -n "$p2" -a "${p1:-0}" -le $((3 * ${p2:-0} + 2000))
+kwrite $K/run 0
+kwrite $K/merge_domain global
+kwrite $K/run 1
+t_ok "global: V and P1 merge, page by page" counts 64 64
+p1=$(wtime P1) p2=$(wtime P2)
+diag "probe under global: pages with a twin ${p1:-?} ns a write, without ${p2:-?} ns"
+t_ok "there the probe tells them apart (5x slower)" \
+	test -n "$p1" -a -n "$p2" -a "${p1:-0}" -ge $((5 * ${p2:-1}))
+for p in V P1 P2; do
+	t_ok "$p's bytes are intact" dm $p check
+	dm_stop $p
+done
+counts 0 0
+kwrite $K/run 0
+kwrite $K/merge_domain uid
+kwrite $K/run 1
 
 # Pages of zeroes reveal nothing: they may merge across domains.
 dm_start Z1 -m -n $N -f 0 && dm_start Z2 -m -n $N -f 0 &&

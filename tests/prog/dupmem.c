@@ -2,11 +2,13 @@
 /*
  * dupmem - a process with pages of identical content, for the guest tests.
  *
- *   dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2]
+ *   dupmem [-n PAGES] [-f BYTE] [-i|-u] [-m] [-l] [-s] [-H] [-2]
  *          [-h default|huge|nohuge] [-c FIFO]
  *
  *   -n PAGES  pages in the buffer (default 64)
  *   -f BYTE   fill byte (default 0x5a): every page is PAGES bytes of BYTE
+ *   -i        pages stamped with their index only: unique within the
+ *             process, the same in every process started with -i and -f BYTE
  *   -u        unique pages instead: each page also starts with the pid and
  *             its index, so that no two pages anywhere are alike
  *   -m        madvise(MADV_MERGEABLE) the buffer before reporting
@@ -39,6 +41,8 @@
  *   check          every byte still holds what it was filled with
  *   touch N        write the byte it holds back into the last byte of each
  *                  of the first N pages: a write fault each, no change
+ *   wtime N        touch N, timing each write (CLOCK_MONOTONIC): "ok
+ *                  median_ns=M max_ns=X" (a write-timing probe)
  *   fork           a child that checks its copy, then sleeps until killed
  *                  (or until this process dies): "ok child=PID"
  *   killchild      SIGKILL that child and reap it
@@ -91,9 +95,12 @@ struct buf {
 	char *addr;		/* start of the range (hole included) */
 	size_t len;		/* bytes of the range */
 	int fill;		/* fill byte */
-	int unique;		/* pages stamped with pid and index */
+	int unique;		/* pages stamped with index (and pid: STAMP_PID) */
 	int hole;		/* middle third unmapped */
 };
+
+#define STAMP_INDEX	1	/* -i */
+#define STAMP_PID	2	/* -u */
 
 static long page_size;
 static int thp = THP_DEFAULT;	/* -h */
@@ -125,7 +132,10 @@ static void fill_page(const struct buf *b, size_t off)
 
 	memset(p, b->fill, page_size);
 	if (b->unique) {
-		uint64_t stamp[2] = { (uint64_t)getpid(), off / page_size };
+		uint64_t stamp[2] = {
+			b->unique == STAMP_PID ? (uint64_t)getpid() : 0,
+			off / page_size
+		};
 
 		memcpy(p, stamp, sizeof(stamp));
 	}
@@ -146,7 +156,8 @@ static int check_buf(const struct buf *b, pid_t pid, char *why, size_t n)
 			uint64_t stamp[2];
 
 			memcpy(stamp, p, sizeof(stamp));
-			if (stamp[0] != (uint64_t)pid ||
+			if (stamp[0] != (b->unique == STAMP_PID ?
+					 (uint64_t)pid : 0) ||
 			    stamp[1] != off / page_size) {
 				snprintf(why, n, "stamp of page %zu changed",
 					 off / page_size);
@@ -473,6 +484,46 @@ static void do_touch(const char *arg)
 	answer("ok %ld", n);
 }
 
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * wtime N: time a write to each of the first N pages, as a process
+ * probing for merged pages would: "ok median_ns=M max_ns=X".
+ */
+static void do_wtime(const char *arg)
+{
+	long n = arg ? atol(arg) : 0, i, *ns;
+	struct buf *b = &bufs[0];
+	struct timespec t0, t1;
+
+	if (n <= 0 || n > (long)(b->len / page_size)) {
+		answer("error bad page count");
+		return;
+	}
+	ns = calloc(n, sizeof(*ns));
+	if (!ns) {
+		answer("error ENOMEM");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		volatile char *p = b->addr + (i + 1) * page_size - 1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		*p = *p;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns[i] = (t1.tv_sec - t0.tv_sec) * 1000000000L +
+			(t1.tv_nsec - t0.tv_nsec);
+	}
+	qsort(ns, n, sizeof(*ns), cmp_long);
+	answer("ok median_ns=%ld max_ns=%ld", ns[n / 2], ns[n - 1]);
+	free(ns);
+}
+
 static void do_fork(int cmd_fd)
 {
 	char why[128];
@@ -576,7 +627,7 @@ static void do_forkloop(const char *arg, int exec, int until_usr1)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-u] [-m] [-l] [-s] [-H] [-2] [-h default|huge|nohuge] [-c FIFO]\n");
+	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-i|-u] [-m] [-l] [-s] [-H] [-2] [-h default|huge|nohuge] [-c FIFO]\n");
 	exit(1);
 }
 
@@ -602,7 +653,7 @@ int main(int argc, char **argv)
 
 	page_size = sysconf(_SC_PAGESIZE);
 	signal(SIGUSR1, on_usr1);
-	while ((opt = getopt(argc, argv, "n:f:umlsH2h:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:f:iumlsH2h:c:")) != -1) {
 		switch (opt) {
 		case 'h':
 			thp = thp_parse(optarg);
@@ -615,8 +666,11 @@ int main(int argc, char **argv)
 		case 'f':
 			fill = (int)strtol(optarg, NULL, 0) & 0xff;
 			break;
+		case 'i':
+			unique = STAMP_INDEX;
+			break;
 		case 'u':
-			unique = 1;
+			unique = STAMP_PID;
 			break;
 		case 'l':
 			lock = 1;
@@ -715,6 +769,8 @@ int main(int argc, char **argv)
 			do_check();
 		else if (!strcmp(cmd, "touch"))
 			do_touch(arg);
+		else if (!strcmp(cmd, "wtime"))
+			do_wtime(arg);
 		else if (!strcmp(cmd, "fork"))
 			do_fork(cmd_fd);
 		else if (!strcmp(cmd, "killchild"))
