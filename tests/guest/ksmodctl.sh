@@ -87,7 +87,7 @@ t_is "loading twice: 1" "$(rc ksmodctl load -f $KO)" 1
 t_match "saying why" "$(out ksmodctl load -f $KO)" 'already loaded'
 release=$(modinfo -F version $KO)
 t_match "version names the release and ABI" "$(ksmodctl version)" \
-	"^ksmod $release, ABI 1\\.2 "
+	"^ksmod $release, ABI 1\\.3 "
 t_is "version --json: the release" \
 	"$(ksmodctl --json version | jsonq .release)" \
 	"$release"
@@ -254,8 +254,7 @@ else
 fi
 
 # --- permissions and the group of /dev/ksmod ----------------------------------
-grep -q '^nobody:' /etc/passwd ||
-	echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
+have_nobody
 grep -q '^nogroup:' /etc/group || echo 'nogroup:x:65534:' >>/etc/group
 echo 'ksmod:x:1234:nobody' >>/etc/group
 t_is "a user: version is refused (4)" \

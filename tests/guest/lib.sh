@@ -74,6 +74,7 @@
 #   as_user USER CMD...     run CMD as USER (su: USER's uid, gid and groups
 #                           from /etc/passwd and /etc/group; the same
 #                           environment and open descriptors)
+#   have_nobody             the user nobody (65534) in /etc/passwd
 #   dm NAME CMD...          send it a command and print its answer (true
 #                           if "ok..."); dm_send/dm_answer separately;
 #                           dm_stop NAME kills it
@@ -650,6 +651,11 @@ dm_start() {
 		eval "${_dn}_$_kv"
 	done
 	head -n 1 "$_dn.out"
+}
+# have_nobody: the user nobody (uid 65534) in /etc/passwd, for as_user
+have_nobody() {
+	grep -q '^nobody:' /etc/passwd ||
+		echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
 }
 as_user() {
 	_au=$1

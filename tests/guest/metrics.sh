@@ -52,7 +52,10 @@ stable_node_dups stable_node_dups 0 gauge
 general_profit general_profit_bytes 0 gauge
 pages_scanned pages_scanned_total 0 counter
 full_scans full_scans_total 0 counter
-cow_breaks cow_breaks_total 0 counter'
+cow_breaks cow_breaks_total 0 counter
+merge_domain merge_domain - gauge
+merge_domain_cgroup_level merge_domain_cgroup_level 0 gauge
+merge_zero_across_domains merge_zero_across_domains 0 gauge'
 
 rc() {
 	"$@" >/dev/null 2>&1
@@ -123,7 +126,7 @@ diag_file $M1
 t_is "ksmod_up 1" "$(sample $M1 ksmod_up)" 1
 release=$(modinfo -F version $KO)
 t_is "ksmod_info: release and ABI" \
-	"$(sample $M1 "ksmod_info{version=\"$release\",abi=\"1.2\"}")" 1
+	"$(sample $M1 "ksmod_info{version=\"$release\",abi=\"1.3\"}")" 1
 t_is "ksmod_page_size_bytes" "$(sample $M1 ksmod_page_size_bytes)" 4096
 t_is "cow_breaks as counted: 5" "$(sample $M1 ksmod_cow_breaks_total)" 5
 t_is "pages_sharing as merged" "$(sample $M1 ksmod_pages_sharing)" \
@@ -162,8 +165,15 @@ done
 t_is "every file of $K: its name, type and value" "$bad" ""
 t_is "no file left to ksmod_sysfs_value" \
 	"$(grep -c '^ksmod_sysfs_value' $M1)" 0
-t_is "one family per file, plus up, info and page size" \
-	"$(grep -c '^# TYPE ' $M1)" $(($(ls $K | wc -l) + 3))
+t_is "one family per file, plus up, info, page size and 4 per domain" \
+	"$(grep -c '^# TYPE ' $M1)" $(($(ls $K | wc -l) + 7))
+# merge_domain global: one domain, all:0, with the module's totals
+t_is "the one merge domain, all:0: pages_sharing as sysfs" \
+	"$(sample $M1 'ksmod_domain_pages_sharing{domain="all:0"}')" \
+	"$(cat $K/pages_sharing)"
+t_is "and pages_shared" \
+	"$(sample $M1 'ksmod_domain_pages_shared{domain="all:0"}')" \
+	"$(cat $K/pages_shared)"
 
 # --- stable across calls ------------------------------------------------------
 kwrite $K/run 1
@@ -176,8 +186,7 @@ t_ok "and the values moved (pages_scanned)" \
 t_is "same names and labels, same order" "$(shape $M2)" "$(shape $M1)"
 
 # --- a user without /dev/ksmod ----------------------------------------------------
-grep -q '^nobody:' /etc/passwd ||
-	echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>/etc/passwd
+have_nobody
 grep -q '^nogroup:' /etc/group || echo 'nogroup:x:65534:' >>/etc/group
 as_nobody "ksmodctl metrics" >$M2
 t_is "a user: metrics works (sysfs is readable)" $? 0
