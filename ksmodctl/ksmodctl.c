@@ -43,6 +43,7 @@ static const char usage_text[] =
 	"                                   private anonymous writable mapping\n"
 	"  unregister PID [START LEN | START-END]\n"
 	"                                   undo it (whole process: every range)\n"
+	"  tag PID TAG                      its merge domain tag (merge_domain tag)\n"
 	"  unmerge                          unmerge everything, stop (run=2)\n"
 	"  set NAME=VALUE...                write tunables (run, pages_to_scan...)\n"
 	"  bind-sysfs                       show ksmod's files at " KERNEL_KSM "\n"
@@ -77,6 +78,7 @@ static const struct command {
 	{ .name = "ranges",		.run = cmd_ranges },
 	{ .name = "register",		.run = cmd_register },
 	{ .name = "unregister",		.run = cmd_unregister },
+	{ .name = "tag",		.run = cmd_tag },
 	{ .name = "unmerge",		.run_noargs = cmd_unmerge },
 	{ .name = "set",		.run = cmd_set },
 	{ .name = "bind-sysfs",		.run_noargs = cmd_bind_sysfs },

@@ -53,6 +53,14 @@ int open_dev(void);
 void prom_family(const char *name, const char *type, const char *help);
 void prom_sample(const char *name, const char *value, ...);
 
+/* util.c: merge domains (KSMOD_IOC_DOMAIN_STATS) */
+struct ksmod_domain_stat;
+#define RMAP_ITEM_BYTES	64	/* what general_profit counts per page tracked */
+int domain_stats(struct ksmod_domain_stat **out, unsigned int *nr,
+		 unsigned int *mode);
+const char *domain_kind(unsigned int kind);
+long long domain_profit(const struct ksmod_domain_stat *d);
+
 /* bind.c: the bind mount on KERNEL_KSM */
 int ksm_bound(void);
 int sysfs_unbind(bool quiet);
@@ -69,6 +77,7 @@ int cmd_bind_sysfs(void);			/* bind.c */
 int cmd_unbind_sysfs(void);
 int cmd_register(int argc, char **argv);	/* ranges.c */
 int cmd_unregister(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
 int cmd_ranges(int argc, char **argv);
 int cmd_metrics(void);				/* metrics.c */
 

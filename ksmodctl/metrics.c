@@ -233,6 +233,49 @@ static void print_info(void)
 	prom_sample(PREFIX "info", "1", "version", release, "abi", abi, NULL);
 }
 
+/*
+ * Per merge domain, labelled domain="KIND:ID" (all:0 under merge_domain
+ * global): what DOMAIN_STATS says, when /dev/ksmod can be opened.
+ */
+static void print_domains(void)
+{
+	static const struct {
+		const char *name;
+		const char *help;
+	} fam[] = {
+		{ PREFIX "domain_pages_shared",
+		  "KSM pages of a merge domain (merge_domain)." },
+		{ PREFIX "domain_pages_sharing",
+		  "Mappings of a merge domain's KSM pages past the first of each, the pages it saves." },
+		{ PREFIX "domain_rmap_items",
+		  "Pages of a merge domain's processes ksmod tracks." },
+		{ PREFIX "domain_profit_bytes",
+		  "Memory a merge domain saves minus the metadata of its pages tracked, as general_profit." },
+	};
+	struct ksmod_domain_stat *d;
+	unsigned int f, i, nr, mode;
+	char label[48], val[32];
+
+	if (domain_stats(&d, &nr, &mode))
+		return;
+	for (f = 0; nr && f < ARRAY_SIZE(fam); f++) {
+		prom_family(fam[f].name, "gauge", fam[f].help);
+		for (i = 0; i < nr; i++) {
+			long long v[] = {
+				d[i].pages_shared, d[i].pages_sharing,
+				d[i].rmap_items, domain_profit(&d[i]),
+			};
+
+			snprintf(label, sizeof(label), "%s:%llu",
+				 domain_kind(d[i].kind),
+				 (unsigned long long)d[i].id);
+			snprintf(val, sizeof(val), "%lld", v[f]);
+			prom_sample(fam[f].name, val, "domain", label, NULL);
+		}
+	}
+	free(d);
+}
+
 int cmd_metrics(void)
 {
 	char val[64], buf[sizeof(val) + 8], name[128];
@@ -283,6 +326,7 @@ int cmd_metrics(void)
 		else
 			prom_sample(name, num, NULL);
 	}
+	print_domains();
 	err = print_unknown();
 	if (err) {
 		err_msg("%s: %s", SYSFS_KSM, strerror(-err));

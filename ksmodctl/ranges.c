@@ -297,6 +297,42 @@ int cmd_unregister(int argc, char **argv)
 	return do_register(false, argc, argv);
 }
 
+/* tag PID TAG: the process's merge domain tag (merge_domain tag) */
+int cmd_tag(int argc, char **argv)
+{
+	struct ksmod_domain_req req = { 0 };
+	unsigned long long tag;
+	char *end;
+	pid_t pid;
+	int fd, ret = EXIT_OK;
+
+	if (argc != 2 || parse_pid(argv[0], &pid))
+		return usage();
+	errno = 0;
+	tag = strtoull(argv[1], &end, 0);
+	if (errno || end == argv[1] || *end || argv[1][0] == '-' ||
+	    tag > KSMOD_TAG_MAX) {
+		err_msg("bad tag '%s' (want a number below 2^62)", argv[1]);
+		return EXIT_USAGE;
+	}
+	req.pid = pid;
+	req.tag = tag;
+	fd = open_dev();
+	if (fd < 0)
+		return -fd;
+	if (ioctl(fd, KSMOD_IOC_SET_TAG, &req)) {
+		int err = errno;
+
+		err_msg("tag pid %d: %s%s", pid, strerror(err),
+			err == ENOENT ? " (register it first)" : "");
+		ret = exit_for(err);
+	} else {
+		printf("pid %d: tag %llu\n", pid, tag);
+	}
+	close(fd);
+	return ret;
+}
+
 /* width of the columns before RANGE in the text of `ranges` */
 #define RANGES_INDENT	50
 

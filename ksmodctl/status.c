@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "uapi/ksmod.h"
 #include "ksmodctl.h"
 
 #define MAX_FILES	64
@@ -48,6 +49,9 @@ static const struct {
 	{ "pages_scanned", "pages scanned since load" },
 	{ "full_scans", "complete passes over registered memory" },
 	{ "cow_breaks", "writes that copied a KSM page" },
+	{ "merge_domain", "whose pages may merge with whose" },
+	{ "merge_domain_cgroup_level", "cgroup depth of a domain" },
+	{ "merge_zero_across_domains", "1: empty pages merge across domains" },
 };
 
 struct ksm_file {
@@ -153,6 +157,59 @@ static const char *bind_text(const struct ksm_state *st)
 	return "ksmod's files (a bind mount not made by ksmodctl)";
 }
 
+/*
+ * Each merge domain's figures, unless merge_domain is global (then there
+ * is one, the totals above) or the device cannot be opened.
+ */
+static void print_domains_text(void)
+{
+	struct ksmod_domain_stat *d;
+	unsigned int i, nr, mode;
+	char saved[32], profit[32], id[48];
+
+	if (domain_stats(&d, &nr, &mode))
+		return;
+	/* a mode (1 uid, 2 cgroup, 3 tag) is the kind of its domains */
+	if (mode != KSMOD_DOMAIN_KIND_ALL) {
+		printf("merge domains:  %u by %s\n", nr, domain_kind(mode));
+		for (i = 0; i < nr; i++) {
+			snprintf(id, sizeof(id), "%s %llu",
+				 domain_kind(d[i].kind),
+				 (unsigned long long)d[i].id);
+			printf("  %-22s %s saved, %llu KSM page%s, %llu pages tracked, profit %s\n",
+			       id, human(saved, sizeof(saved),
+					 d[i].pages_sharing * page_size),
+			       (unsigned long long)d[i].pages_shared,
+			       d[i].pages_shared == 1 ? "" : "s",
+			       (unsigned long long)d[i].rmap_items,
+			       human(profit, sizeof(profit),
+				     domain_profit(&d[i])));
+		}
+	}
+	free(d);
+}
+
+/* "domains": [...] for status --json, when the device can be opened */
+static void print_domains_json(void)
+{
+	struct ksmod_domain_stat *d;
+	unsigned int i, nr, mode;
+
+	if (domain_stats(&d, &nr, &mode))
+		return;
+	printf(", \"domains\": [");
+	for (i = 0; i < nr; i++)
+		printf("%s{\"kind\": \"%s\", \"id\": %llu, \"pages_shared\": %llu, \"pages_sharing\": %llu, \"rmap_items\": %llu, \"profit\": %lld}",
+		       i ? ", " : "", domain_kind(d[i].kind),
+		       (unsigned long long)d[i].id,
+		       (unsigned long long)d[i].pages_shared,
+		       (unsigned long long)d[i].pages_sharing,
+		       (unsigned long long)d[i].rmap_items,
+		       domain_profit(&d[i]));
+	printf("]");
+	free(d);
+}
+
 static void print_status_json(const struct ksm_state *st)
 {
 	bool first = true;
@@ -167,6 +224,7 @@ static void print_status_json(const struct ksm_state *st)
 	printf("}");
 	if (state_num(st, "pages_sharing", &sharing))
 		printf(", \"memory_saved\": %lld", sharing * page_size);
+	print_domains_json();
 	printf(", \"sysfs_bound\": %s, \"sysfs_bound_by_ksmodctl\": %s}\n",
 	       st->bound == 1 ? "true" : "false",
 	       st->bound == 1 && st->by_ksmodctl ? "true" : "false");
@@ -200,7 +258,9 @@ static void print_status_text(const struct ksm_state *st,
 			printf(", %.0f pages/s", (scanned - v0) / secs);
 		printf("\n");
 	}
-	printf("%s: %s\n\n", KERNEL_KSM, bind_text(st));
+	printf("%s: %s\n", KERNEL_KSM, bind_text(st));
+	print_domains_text();
+	printf("\n");
 
 	for (i = 0; i < st->nr; i++) {
 		if (strlen(st->files[i].name) > width)

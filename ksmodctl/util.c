@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "uapi/ksmod.h"
@@ -313,4 +314,72 @@ int open_dev(void)
 	}
 	err_msg("%s: %s%s", KSMOD_DEVICE, strerror(err), hint_for(err));
 	return -exit_for(err);
+}
+
+/* ---- merge domains ---------------------------------------------------- */
+
+/*
+ * The figures of every merge domain (KSMOD_IOC_DOMAIN_STATS) into *@out
+ * (malloc'd, *@nr of them) and merge_domain into *@mode: 0, or -errno
+ * with nothing printed (no access to /dev/ksmod is no error of the
+ * caller's: status and metrics then show no domains).
+ */
+int domain_stats(struct ksmod_domain_stat **out, unsigned int *nr,
+		 unsigned int *mode)
+{
+	struct ksmod_domain_stats req = { 0 };
+	struct ksmod_domain_stat *d = NULL;
+	int fd, err = 0;
+
+	fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		unsigned int room = req.nr;
+
+		req.domains = (unsigned long)d;
+		if (ioctl(fd, KSMOD_IOC_DOMAIN_STATS, &req)) {
+			err = -errno;
+			break;
+		}
+		if (req.nr <= room)
+			break;
+		/* more than room: ask again with room for them all */
+		free(d);
+		d = calloc(req.nr, sizeof(*d));
+		if (!d) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	close(fd);
+	if (err) {
+		free(d);
+		return err;
+	}
+	*out = d;
+	*nr = req.nr;
+	*mode = req.mode;
+	return 0;
+}
+
+/* "uid", "cgroup"... for KSMOD_DOMAIN_KIND_* */
+const char *domain_kind(unsigned int kind)
+{
+	static const char * const kinds[] = {
+		[KSMOD_DOMAIN_KIND_ALL] = "all",
+		[KSMOD_DOMAIN_KIND_UID] = "uid",
+		[KSMOD_DOMAIN_KIND_CGROUP] = "cgroup",
+		[KSMOD_DOMAIN_KIND_TAG] = "tag",
+		[KSMOD_DOMAIN_KIND_ALONE] = "alone",
+	};
+
+	return kind < ARRAY_SIZE(kinds) ? kinds[kind] : "unknown";
+}
+
+/* A domain's profit in bytes, as general_profit: saved minus metadata. */
+long long domain_profit(const struct ksmod_domain_stat *d)
+{
+	return (long long)d->pages_sharing * page_size -
+	       (long long)d->rmap_items * RMAP_ITEM_BYTES;
 }

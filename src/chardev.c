@@ -14,6 +14,7 @@
 
 #include "uapi/ksmod.h"
 #include "chardev.h"
+#include "domain.h"
 #include "registry.h"
 
 static long ksmod_get_version(void __user *arg)
@@ -79,6 +80,32 @@ static long ksmod_stats_ioctl(void __user *arg)
 	return 0;
 }
 
+static long ksmod_tag_ioctl(void __user *arg)
+{
+	struct ksmod_domain_req req;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.tag > KSMOD_TAG_MAX)
+		return -EINVAL;
+	return ksmod_set_tag(req.pid, req.tag);
+}
+
+static long ksmod_domain_stats_ioctl(void __user *arg)
+{
+	struct ksmod_domain_stats req;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags || req.pad)
+		return -EINVAL;
+	err = ksmod_domain_stats(&req);
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;
+	return err;
+}
+
 static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -94,6 +121,10 @@ static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ksmod_query_ioctl(uarg);
 	case KSMOD_IOC_MM_STATS:
 		return ksmod_stats_ioctl(uarg);
+	case KSMOD_IOC_SET_TAG:
+		return ksmod_tag_ioctl(uarg);
+	case KSMOD_IOC_DOMAIN_STATS:
+		return ksmod_domain_stats_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -10,8 +10,10 @@
  * pages only between processes of one real uid, "cgroup" only within one
  * cgroup v2 subtree (the process's cgroup's ancestor at level
  * merge_domain_cgroup_level, or its own cgroup when that is shallower:
- * level 2 is /machine.slice/machine-qemu-N.scope for libvirt's VMs).
- * "global" is the kernel's behaviour and the default.
+ * level 2 is /machine.slice/machine-qemu-N.scope for libvirt's VMs), "tag"
+ * only between processes given the same tag by KSMOD_IOC_SET_TAG (0 until
+ * then; a child has its parent's). "global" is the kernel's behaviour and
+ * the default.
  *
  * Each registered mm has a domain key, taken from the task that owns the
  * mm (mm->owner, as the memory cgroup charges) when the scanner enters its
@@ -33,9 +35,15 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
 #include <linux/uidgid.h>
 
+#include "uapi/ksmod.h"
 #include "domain.h"
+#include "registry.h"
+#include "scan.h"
+#include "stable_tree.h"
 
 unsigned int ksmod_merge_domain = KSMOD_DOMAIN_GLOBAL;
 unsigned int ksmod_merge_domain_cgroup_level = 1;
@@ -53,6 +61,7 @@ static const char * const ksmod_domain_names[] = {
 	[KSMOD_DOMAIN_GLOBAL] = "global",
 	[KSMOD_DOMAIN_UID] = "uid",
 	[KSMOD_DOMAIN_CGROUP] = "cgroup",
+	[KSMOD_DOMAIN_TAG] = "tag",
 };
 
 /* The mode named by @buf (sysfs_streq rules), or -EINVAL. */
@@ -97,23 +106,24 @@ static const struct kernel_param_ops ksmod_domain_param_ops = {
 };
 module_param_cb(merge_domain, &ksmod_domain_param_ops, NULL, 0);
 MODULE_PARM_DESC(merge_domain,
-		 "value of ksm/merge_domain at load: global (default), uid, cgroup");
+		 "value of ksm/merge_domain at load: global (default), uid, cgroup, tag");
 
 /*
- * Keys of the kinds apart: a uid in the low 32 bits with bit 62 set; a
- * cgroup id (64 bits, but far below 2^62) with bit 63 set. An mm with no
- * owner (its last task is exiting) gets its own address, a key no other mm
- * has, with both bits set (a kernel address). None is KSMOD_DOMAIN_ALL (0)
- * or KSMOD_DOMAIN_UNSET (~0).
+ * A key is a uid, a cgroup id (64 bits, but far below 2^62) or a tag
+ * (below 2^62), with bit 62 set; one mode's keys never meet another's (a
+ * change of mode unmerges everything). An mm with no owner (its last task
+ * is exiting) gets its own address, a key no other mm has, with bit 63
+ * set (a kernel address). None is KSMOD_DOMAIN_ALL (0) or
+ * KSMOD_DOMAIN_UNSET (~0).
  */
-#define KSMOD_KEY_UID		BIT_ULL(62)
-#define KSMOD_KEY_CGROUP	BIT_ULL(63)
+#define KSMOD_KEY		BIT_ULL(62)
 
 /**
  * ksmod_domain_of() - the domain key of @mm under merge_domain now
  * @mm:	a registered mm
+ * @tag:	its tag (KSMOD_IOC_SET_TAG)
  */
-u64 ksmod_domain_of(struct mm_struct *mm)
+u64 ksmod_domain_of(struct mm_struct *mm, u64 tag)
 {
 	unsigned int mode = READ_ONCE(ksmod_merge_domain);
 	struct task_struct *owner;
@@ -121,6 +131,8 @@ u64 ksmod_domain_of(struct mm_struct *mm)
 
 	if (mode == KSMOD_DOMAIN_GLOBAL)
 		return KSMOD_DOMAIN_ALL;
+	if (mode == KSMOD_DOMAIN_TAG)
+		return KSMOD_KEY | tag;
 	rcu_read_lock();
 #ifdef CONFIG_MEMCG
 	owner = rcu_dereference(mm->owner);
@@ -128,15 +140,14 @@ u64 ksmod_domain_of(struct mm_struct *mm)
 	owner = NULL;	/* no mm->owner: each process is a domain of its own */
 #endif
 	if (owner && mode == KSMOD_DOMAIN_UID) {
-		key = KSMOD_KEY_UID |
-		      from_kuid(&init_user_ns, task_uid(owner));
+		key = KSMOD_KEY | from_kuid(&init_user_ns, task_uid(owner));
 	} else if (owner && mode == KSMOD_DOMAIN_CGROUP) {
 		struct cgroup *cgrp = task_dfl_cgroup(owner);
 		int level = READ_ONCE(ksmod_merge_domain_cgroup_level);
 
 		if (cgrp->level > level)
 			cgrp = cgroup_ancestor(cgrp, level);
-		key = KSMOD_KEY_CGROUP | cgroup_id(cgrp);
+		key = KSMOD_KEY | cgroup_id(cgrp);
 	}
 	rcu_read_unlock();
 	return key;
@@ -154,4 +165,104 @@ bool ksmod_domain_zero_page(struct page *page)
 	zero = !memchr_inv(addr, 0, PAGE_SIZE);
 	kunmap_local(addr);
 	return zero;
+}
+
+/* One domain's figures while KSMOD_IOC_DOMAIN_STATS adds them up. */
+struct ksmod_tally {
+	u64 shared, sharing, items;
+};
+
+/**
+ * ksmod_domain_add() - count pages to a domain's figures
+ * @xa:		the figures by key
+ * @key:	the domain's key
+ * @shared:	KSM pages to add
+ * @sharing:	mappings past the first to add
+ * @items:	rmap items to add
+ * @gfp:	for a domain not seen yet
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ksmod_domain_add(struct xarray *xa, u64 key, u64 shared, u64 sharing,
+		     u64 items, gfp_t gfp)
+{
+	struct ksmod_tally *t = xa_load(xa, key);
+
+	if (!t) {
+		t = kzalloc(sizeof(*t), gfp);
+		if (!t)
+			return -ENOMEM;
+		if (xa_err(xa_store(xa, key, t, gfp))) {
+			kfree(t);
+			return -ENOMEM;
+		}
+	}
+	t->shared += shared;
+	t->sharing += sharing;
+	t->items += items;
+	return 0;
+}
+
+static void ksmod_domain_stat_of(struct ksmod_domain_stat *st, u64 key,
+				 unsigned int mode)
+{
+	st->pad = 0;
+	if (key == KSMOD_DOMAIN_ALL) {
+		st->kind = KSMOD_DOMAIN_KIND_ALL;
+		st->id = 0;
+	} else if (key & BIT_ULL(63)) {
+		st->kind = KSMOD_DOMAIN_KIND_ALONE;
+		st->id = 0;
+	} else {
+		/* the KSMOD_DOMAIN_* modes are the kinds */
+		st->kind = mode;
+		st->id = key & ~KSMOD_KEY;
+	}
+}
+
+/**
+ * ksmod_domain_stats() - KSMOD_IOC_DOMAIN_STATS
+ * @req:	the request, copied in; @nr and @mode are set on return
+ *
+ * Walks the stable trees (with the scanner held off) and the registered
+ * processes: a few milliseconds for a million KSM pages.
+ *
+ * Return: 0, -EFAULT, or -ENOMEM.
+ */
+int ksmod_domain_stats(struct ksmod_domain_stats *req)
+{
+	struct ksmod_domain_stat __user *out = u64_to_user_ptr(req->domains);
+	struct ksmod_tally *t;
+	unsigned int mode;
+	unsigned long key;
+	u32 nr = 0;
+	DEFINE_XARRAY(xa);
+	int err;
+
+	ksmod_scan_lock();
+	mode = READ_ONCE(ksmod_merge_domain);
+	err = ksmod_stable_domain_stats(&xa);
+	if (!err)
+		err = ksmod_registry_domain_items(&xa);
+	ksmod_scan_unlock();
+
+	xa_for_each(&xa, key, t) {
+		struct ksmod_domain_stat st = {
+			.pages_shared = t->shared,
+			.pages_sharing = t->sharing,
+			.rmap_items = t->items,
+		};
+
+		ksmod_domain_stat_of(&st, key, mode);
+		if (!err && nr < req->nr && copy_to_user(out + nr, &st,
+							 sizeof(st)))
+			err = -EFAULT;
+		nr++;
+		kfree(t);
+	}
+	xa_destroy(&xa);
+	req->nr = nr;
+	req->mode = mode;
+	req->pad = 0;
+	return err;
 }

@@ -7,11 +7,15 @@
 
 #include <linux/mm_types.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
+
+struct ksmod_domain_stats;
 
 /* Values of merge_domain. */
 #define KSMOD_DOMAIN_GLOBAL	0	/* every process with every other */
 #define KSMOD_DOMAIN_UID	1	/* processes of one real uid */
 #define KSMOD_DOMAIN_CGROUP	2	/* processes of one cgroup subtree */
+#define KSMOD_DOMAIN_TAG	3	/* processes of one tag (SET_TAG) */
 
 /*
  * A domain key. All pages are in KSMOD_DOMAIN_ALL under merge_domain
@@ -27,8 +31,11 @@ extern unsigned int ksmod_merge_zero_across_domains;
 
 int ksmod_domain_parse(const char *buf);
 int ksmod_domain_show(char *buf);
-u64 ksmod_domain_of(struct mm_struct *mm);
+u64 ksmod_domain_of(struct mm_struct *mm, u64 tag);
 bool ksmod_domain_zero_page(struct page *page);
+int ksmod_domain_add(struct xarray *xa, u64 key, u64 shared, u64 sharing,
+		     u64 items, gfp_t gfp);
+int ksmod_domain_stats(struct ksmod_domain_stats *req);
 
 static inline int ksmod_domain_cmp(u64 a, u64 b)
 {

@@ -112,6 +112,31 @@ void ksmod_set_slot_domain(struct ksmod_mm_slot *slot, u64 domain)
 	spin_unlock(&ksmod_mm_lock);
 }
 
+/**
+ * ksmod_registry_domain_items() - rmap items by merge domain
+ * @xa:	the figures by domain key (domain.c); scanner held off
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ksmod_registry_domain_items(struct xarray *xa)
+{
+	struct ksmod_mm_slot *slot;
+	int err = 0;
+
+	spin_lock(&ksmod_mm_lock);
+	list_for_each_entry(slot, &ksmod_mm_list, list) {
+		if (slot->domain == KSMOD_DOMAIN_UNSET)
+			continue;
+		err = ksmod_domain_add(xa, slot->domain, 0, 0,
+				       READ_ONCE(slot->mm->ksm_rmap_items),
+				       GFP_ATOMIC);
+		if (err)
+			break;
+	}
+	spin_unlock(&ksmod_mm_lock);
+	return err;
+}
+
 /* Merge domains changed, with nothing merged: every slot's key anew. */
 void ksmod_reset_slot_domains(void)
 {
@@ -175,7 +200,15 @@ static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
 	slot->domain = KSMOD_DOMAIN_UNSET;
 
 	spin_lock(&ksmod_mm_lock);
-	refused = parent ? !ksmod_mm_slot_lookup(parent) : ksmod_leaving;
+	if (parent) {
+		struct ksmod_mm_slot *pslot = ksmod_mm_slot_lookup(parent);
+
+		refused = !pslot;
+		if (pslot)
+			slot->tag = pslot->tag;
+	} else {
+		refused = ksmod_leaving;
+	}
 	if (!refused) {
 		hash_add(ksmod_mm_hash, &slot->hash, (unsigned long)mm);
 		list_add_tail(&slot->list, &ksmod_mm_list);
@@ -747,6 +780,37 @@ int ksmod_query_stats(struct ksmod_mm_stats *st)
 out:
 	mmput(mm);
 	return err;
+}
+
+/**
+ * ksmod_set_tag() - KSMOD_IOC_SET_TAG: the merge domain tag of a process
+ * @pid:	the process, 0 for the caller
+ * @tag:	its tag, at most KSMOD_TAG_MAX
+ *
+ * Under merge_domain "tag" the new tag takes effect when the scanner next
+ * enters the process, which breaks its KSM pages of the old tag first.
+ *
+ * Return: 0, -ESRCH/-EPERM for @pid, or -ENOENT when ksmod does not merge
+ * the process.
+ */
+int ksmod_set_tag(pid_t pid, u64 tag)
+{
+	struct ksmod_mm_slot *slot;
+	struct mm_struct *mm;
+
+	mm = ksmod_get_mm(pid, PTRACE_MODE_ATTACH_REALCREDS);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	if (slot)
+		slot->tag = tag;
+	spin_unlock(&ksmod_mm_lock);
+	mmput(mm);
+	if (!slot)
+		pr_info_ratelimited("SET_TAG: pid %d is not registered with ksmod\n",
+				    pid);
+	return slot ? 0 : -ENOENT;
 }
 
 /*

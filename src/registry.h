@@ -8,6 +8,7 @@
 #include <linux/mm_types.h>
 #include <linux/seq_file.h>
 #include <linux/spinlock.h>
+#include <linux/xarray.h>
 
 struct ksmod_mm_stats;
 struct ksmod_query;
@@ -25,6 +26,8 @@ struct ksmod_rmap_item;
  *		new ones too; changed under the mm's mmap write lock
  * @domain:	its merge domain key when the scanner last entered it
  *		(domain.h); written by the scanner under ksmod_mm_lock
+ * @tag:	its merge domain tag (KSMOD_IOC_SET_TAG), its parent's at fork
+ *		and exec; under ksmod_mm_lock
  */
 struct ksmod_mm_slot {
 	struct hlist_node hash;
@@ -34,6 +37,7 @@ struct ksmod_mm_slot {
 	unsigned long cow_breaks;
 	bool merge_any;
 	u64 domain;
+	u64 tag;
 };
 
 extern spinlock_t ksmod_mm_lock;
@@ -64,8 +68,10 @@ int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
 int ksmod_query_ranges(struct ksmod_query *q);
 void ksmod_count_cow_break(struct mm_struct *mm);
 u64 ksmod_mm_domain(struct mm_struct *mm);
+int ksmod_set_tag(pid_t pid, u64 tag);
 void ksmod_set_slot_domain(struct ksmod_mm_slot *slot, u64 domain);
 void ksmod_reset_slot_domains(void);
+int ksmod_registry_domain_items(struct xarray *xa);
 int ksmod_query_stats(struct ksmod_mm_stats *st);
 
 int ksmod_registry_init(void);

@@ -377,7 +377,12 @@ static void ksmod_scan_next_slot(void)
  */
 static bool ksmod_slot_domain_ok(struct ksmod_mm_slot *slot)
 {
-	u64 domain = ksmod_domain_of(slot->mm);
+	u64 domain;
+
+	spin_lock(&ksmod_mm_lock);
+	domain = slot->tag;
+	spin_unlock(&ksmod_mm_lock);
+	domain = ksmod_domain_of(slot->mm, domain);
 
 	if (domain == slot->domain)
 		return true;

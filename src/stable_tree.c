@@ -64,6 +64,11 @@ static struct rb_root ksmod_stable_roots[MAX_NUMNODES];
 static struct kmem_cache *ksmod_stable_node_cache;
 static DEFINE_XARRAY(ksmod_nodes);
 
+struct ksmod_domain_count {
+	struct xarray *xa;
+	int err;
+};
+
 /* KSM pages, and further ptes sharing them, as in /sys/kernel/mm/ksm */
 unsigned long ksmod_pages_shared;
 unsigned long ksmod_pages_sharing;
@@ -675,6 +680,30 @@ static void ksmod_stable_for_each(void (*fn)(struct ksmod_stable_node *n,
 			cond_resched();
 		}
 	}
+}
+
+/* @n's page in the figures of its domain (KSMOD_IOC_DOMAIN_STATS) */
+static void ksmod_domain_count_one(struct ksmod_stable_node *n, void *arg)
+{
+	struct ksmod_domain_count *c = arg;
+
+	if (n->rmap_hlist_len > 0 && !c->err)
+		c->err = ksmod_domain_add(c->xa, n->domain, 1,
+					  n->rmap_hlist_len - 1, 0, GFP_KERNEL);
+}
+
+/**
+ * ksmod_stable_domain_stats() - KSM pages and sharers by merge domain
+ * @xa:	the figures by domain key (domain.c); scanner held off
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ksmod_stable_domain_stats(struct xarray *xa)
+{
+	struct ksmod_domain_count c = { .xa = xa };
+
+	ksmod_stable_for_each(ksmod_domain_count_one, &c);
+	return c.err;
 }
 
 /* Drop @n if no rmap item and no pte use its page any more. */

@@ -7,6 +7,7 @@
 
 #include <linux/mm_types.h>
 #include <linux/rbtree.h>
+#include <linux/xarray.h>
 
 struct ksmod_rmap_item;
 
@@ -61,6 +62,7 @@ void ksmod_stable_prune(unsigned long start, unsigned long end);
 void ksmod_stable_prune_unused(void);
 int ksmod_stable_drain(void);
 bool ksmod_stable_empty(void);
+int ksmod_stable_domain_stats(struct xarray *xa);
 
 void ksmod_stable_migrate(struct folio *newfolio, struct folio *folio);
 bool ksmod_stable_owns(struct folio *folio);

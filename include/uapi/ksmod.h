@@ -20,7 +20,7 @@
 
 /* Incompatible changes bump the major, additions bump the minor. */
 #define KSMOD_ABI_MAJOR		1
-#define KSMOD_ABI_MINOR		2
+#define KSMOD_ABI_MINOR		3
 
 /**
  * struct ksmod_version - answer of KSMOD_IOC_GET_VERSION
@@ -122,5 +122,74 @@ struct ksmod_mm_stats {
 };
 
 #define KSMOD_IOC_MM_STATS	_IOWR(KSMOD_IOC_MAGIC, 0x04, struct ksmod_mm_stats)
+
+/**
+ * struct ksmod_domain_req - argument of KSMOD_IOC_SET_TAG (ABI 1.3)
+ * @pid:	the process, 0 for the caller; another process needs the right
+ *		to ptrace-attach it (PTRACE_MODE_ATTACH_REALCREDS), as for
+ *		KSMOD_IOC_REGISTER; it must be ksmod's (registered), else
+ *		ENOENT
+ * @flags:	0
+ * @tag:	its merge domain tag, below 2^62 (else EINVAL): under
+ *		merge_domain "tag" its pages merge only with those of
+ *		processes of the same tag. Every process has tag 0 until given
+ *		another; a child inherits its parent's over fork and exec.
+ */
+struct ksmod_domain_req {
+	__s32 pid;
+	__u32 flags;
+	__u64 tag;
+};
+
+#define KSMOD_TAG_MAX		((1ULL << 62) - 1)
+#define KSMOD_IOC_SET_TAG	_IOW(KSMOD_IOC_MAGIC, 0x05, struct ksmod_domain_req)
+
+/* What a merge domain's @id is (struct ksmod_domain_stat). */
+#define KSMOD_DOMAIN_KIND_ALL		0	/* merge_domain global, or zero pages */
+#define KSMOD_DOMAIN_KIND_UID		1	/* a real uid */
+#define KSMOD_DOMAIN_KIND_CGROUP	2	/* a cgroup v2 id (its inode number) */
+#define KSMOD_DOMAIN_KIND_TAG		3	/* a tag (KSMOD_IOC_SET_TAG) */
+#define KSMOD_DOMAIN_KIND_ALONE		4	/* a process with no owner task */
+
+/**
+ * struct ksmod_domain_stat - one merge domain (ABI 1.3)
+ * @id:		uid, cgroup id or tag, as @kind says; 0 for the others
+ * @kind:	KSMOD_DOMAIN_KIND_*
+ * @pad:	0
+ * @pages_shared:	KSM pages of the domain
+ * @pages_sharing:	mappings of them past the first of each (pages saved)
+ * @rmap_items:	pages of the domain's processes ksmod tracks; the domain's
+ *		profit is pages_sharing * page size - rmap_items * 64 bytes,
+ *		as general_profit
+ */
+struct ksmod_domain_stat {
+	__u64 id;
+	__u32 kind;
+	__u32 pad;
+	__u64 pages_shared;
+	__u64 pages_sharing;
+	__u64 rmap_items;
+};
+
+/**
+ * struct ksmod_domain_stats - argument of KSMOD_IOC_DOMAIN_STATS (ABI 1.3)
+ * @flags:	0
+ * @mode:	out: merge_domain (0 global, 1 uid, 2 cgroup, 3 tag)
+ * @nr:		in: room in @domains; out: domains with KSM pages or tracked
+ *		pages, which may be more (then only the first @nr in were
+ *		written; ask again with more room)
+ * @pad:	0
+ * @domains:	a pointer to @nr struct ksmod_domain_stat, filled by kind,
+ *		then id
+ */
+struct ksmod_domain_stats {
+	__u32 flags;
+	__u32 mode;
+	__u32 nr;
+	__u32 pad;
+	__u64 domains;
+};
+
+#define KSMOD_IOC_DOMAIN_STATS	_IOWR(KSMOD_IOC_MAGIC, 0x06, struct ksmod_domain_stats)
 
 #endif /* _UAPI_KSMOD_H */

@@ -16,7 +16,11 @@
 #     merge_zero_across_domains=1;
 #   - cgroup: by the cgroup v2 ancestor at merge_domain_cgroup_level:
 #     at level 1 /dA and /dA/sub are one domain, /dB another; at level 2
-#     /dA/sub is a third; moving B's process into /dA joins it to /dA.
+#     /dA/sub is a third; moving B's process into /dA joins it to /dA;
+#   - tag: KSMOD_IOC_SET_TAG (and ksmodctl tag) puts processes in one
+#     domain, the rest keep tag 0; a forked child has its parent's tag;
+#     bad tags and flags are EINVAL, an unregistered process ENOENT,
+#     another user's process EPERM.
 # Every byte intact at the end, nothing in the kernel log.
 # ksmod-timeout: 300
 # shellcheck disable=SC2154 # NAME_pid...: set by dm_start
@@ -37,7 +41,7 @@ t_ok "ksmod loads" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10 ||
 	bail "cannot load ksmod"
 dmesg_mark domains
 t_is "merge_domain is global by default" "$(cat $K/merge_domain)" \
-	"[global] uid cgroup"
+	"[global] uid cgroup tag"
 t_is "merge_domain_cgroup_level is 1" "$(cat $K/merge_domain_cgroup_level)" 1
 t_is "merge_zero_across_domains is 0" \
 	"$(cat $K/merge_zero_across_domains)" 0
@@ -46,7 +50,7 @@ t_errno "merge_domain refuses a mode it does not know" EINVAL \
 t_dmesg "saying so in dmesg" 'ksm/merge_domain: write refused'
 
 t_ok "merge_domain=uid" kwrite $K/merge_domain uid
-t_is "reads back" "$(cat $K/merge_domain)" "global [uid] cgroup"
+t_is "reads back" "$(cat $K/merge_domain)" "global [uid] cgroup tag"
 for p in A1 A2 B1 B2; do
 	dm_start $p -m -n $N -f 0x33 || bail "cannot start $p"
 done
@@ -57,6 +61,23 @@ t_ok "one KSM page per uid: pages_shared 2, pages_sharing 126" \
 t_is "A1 and B1 share no frame" "$(merged "$A1_pid" "$B1_pid")" $((2 * N - 2))
 t_is "A1 and A2 share one" "$(merged "$A1_pid" "$A2_pid")" $((2 * N - 1))
 t_is "B1 and B2 share one" "$(merged "$B1_pid" "$B2_pid")" $((2 * N - 1))
+# dom KIND:ID: that domain's line of KSMOD_IOC_DOMAIN_STATS, figures only
+dom() { ksmod_ioctl domains | awk -v d="$1" '$1 == d { $1 = ""; print substr($0, 2) }'; }
+t_is "DOMAIN_STATS: mode uid, two domains" \
+	"$(ksmod_ioctl domains | head -n 1)" "mode=1 nr=2"
+t_is "uid 0: one KSM page, 63 sharers, 64 pages tracked" "$(dom uid:0)" \
+	"shared=1 sharing=$((2 * N - 1)) items=$((2 * N))"
+t_is "uid 65534: the same" "$(dom uid:65534)" \
+	"shared=1 sharing=$((2 * N - 1)) items=$((2 * N))"
+t_match "ksmodctl status lists them" "$(ksmodctl status)" \
+	"^  uid 65534 .* saved, 1 KSM page, $((2 * N)) pages tracked"
+ksmodctl metrics >metrics.txt
+t_ok "ksmodctl metrics: valid" promcheck <metrics.txt
+t_match "with the pages each domain saves" "$(cat metrics.txt)" \
+	"^ksmod_domain_pages_sharing\\{domain=\"uid:65534\"\\} $((2 * N - 1))\$"
+t_is "with room for one: nr says two" \
+	"$(ksmod_ioctl domains 1 | tr '\n' ' ')" \
+	"mode=1 nr=2 uid:0 shared=1 sharing=$((2 * N - 1)) items=$((2 * N)) "
 
 # (the scanner stopped, or it merges again before the counters are read)
 kwrite $K/run 0
@@ -164,6 +185,41 @@ for p in C1 C2 C3; do
 done
 counts 0 0
 rmdir $CG/dA/sub $CG/dA $CG/dB
+
+# tags: KSMOD_IOC_SET_TAG, ptrace rights as REGISTER, inherited over fork
+t_ok "merge_domain=tag" kwrite $K/merge_domain tag
+for p in T1 T2 T3; do
+	dm_start $p -m -n $N -f 0x77 || bail "cannot start $p"
+done
+t_is "SET_TAG of a process ksmod does not merge: ENOENT" \
+	"$(ksmod_ioctl tag $$ 5)" ENOENT
+t_is "a tag of 2^62: EINVAL" "$(ksmod_ioctl tag "$T1_pid" 0x4000000000000000)" \
+	EINVAL
+t_is "flags: EINVAL" "$(ksmod_ioctl tag "$T1_pid" 5 1)" EINVAL
+have_nobody
+t_is "uid 65534 may not tag root's process: EPERM" \
+	"$(as_user nobody ksmod_ioctl --fd 3 tag "$T1_pid" 5 3<>/dev/ksmod)" \
+	EPERM
+t_is "T1 gets tag 5" "$(ksmod_ioctl tag "$T1_pid" 5)" ok
+t_is "T2 too" "$(ksmodctl tag "$T2_pid" 5)" "pid $T2_pid: tag 5"
+t_ok "tag 5 and tag 0: two KSM pages" counts 2 $((3 * N - 2))
+t_is "T1 and T2 share a frame" "$(merged "$T1_pid" "$T2_pid")" $((2 * N - 1))
+t_is "T1 and T3 do not" "$(merged "$T1_pid" "$T3_pid")" $((2 * N - 2))
+child=$(dm T1 fork | sed -n 's/^ok child=//p')
+t_ok "T1 forks a child" test -n "$child"
+# (with another tag, the scanner would break the KSM page it got by fork)
+t_ok "three full passes" passes 3
+t_is "the child has its parent's tag: it shares no frame with T3 (tag 0)" \
+	"$(merged "$T3_pid" "$child")" $((2 * N - 2))
+t_ok "counters: the child's mappings too" counts 2 $((4 * N - 2))
+t_is "T3 gets tag 5 too" "$(ksmod_ioctl tag "$T3_pid" 5)" ok
+t_ok "then one KSM page" counts 1 $((4 * N - 1))
+dm T1 killchild >/dev/null
+for p in T1 T2 T3; do
+	t_ok "$p's bytes are intact" dm $p check
+	dm_stop $p
+done
+counts 0 0
 kwrite $K/merge_domain global
 t_no_dmesg "nothing in the kernel log" 'BUG:|WARNING:|Call Trace'
 t_ok "ksmod unloads" ksmod_unload

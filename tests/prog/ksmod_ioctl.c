@@ -6,6 +6,14 @@
  *   ksmod_ioctl stats PID      KSMOD_IOC_MM_STATS: print "owner=O
  *                              cow_breaks=C merging_pages=M rmap_items=R",
  *                              or the errno name
+ *   ksmod_ioctl tag PID TAG [FLAGS]
+ *                              KSMOD_IOC_SET_TAG: print "ok" or the errno
+ *                              name
+ *   ksmod_ioctl domains [ROOM] KSMOD_IOC_DOMAIN_STATS with room for ROOM
+ *                              (default 64): "mode=M nr=N", then a line
+ *                              "KIND:ID shared=S sharing=G items=I" per
+ *                              domain written (KIND all, uid, cgroup,
+ *                              tag, alone)
  *   ksmod_ioctl raw CMD [bad]  issue ioctl number CMD (hex or decimal) with
  *                              a valid buffer (or a bad pointer); print
  *                              "ok" or the errno name
@@ -30,7 +38,7 @@ int main(int argc, char **argv)
 	int fd = inherited_fd(&argc, &argv);
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ksmod_ioctl [--fd N] version | stats PID | raw CMD [bad]\n");
+		fprintf(stderr, "usage: ksmod_ioctl [--fd N] version | stats PID | tag PID TAG [FLAGS] | domains [ROOM] | raw CMD [bad]\n");
 		return 1;
 	}
 	if (fd < 0)
@@ -50,6 +58,46 @@ int main(int argc, char **argv)
 		printf("%u %u %llu %.*s\n", v.abi_major, v.abi_minor,
 		       (unsigned long long)v.features,
 		       (int)sizeof(v.release), v.release);
+		return 0;
+	}
+	if (!strcmp(argv[1], "tag") && (argc == 4 || argc == 5)) {
+		struct ksmod_domain_req req = {
+			.pid = atoi(argv[2]),
+			.flags = argc == 5 ? strtoul(argv[4], NULL, 0) : 0,
+			.tag = strtoull(argv[3], NULL, 0),
+		};
+
+		printf("%s\n", ioctl(fd, KSMOD_IOC_SET_TAG, &req) ?
+		       errname(errno) : "ok");
+		return 0;
+	}
+	if (!strcmp(argv[1], "domains") && argc <= 3) {
+		static const char * const kinds[] = {
+			"all", "uid", "cgroup", "tag", "alone"
+		};
+		struct ksmod_domain_stat d[64];
+		struct ksmod_domain_stats req = {
+			.nr = argc == 3 ? atoi(argv[2]) : 64,
+			.domains = (unsigned long)d,
+		};
+		unsigned int i;
+
+		if (req.nr > 64)
+			req.nr = 64;
+		memset(d, 0xff, sizeof(d));
+		if (ioctl(fd, KSMOD_IOC_DOMAIN_STATS, &req)) {
+			printf("%s\n", errname(errno));
+			return 0;
+		}
+		printf("mode=%u nr=%u\n", req.mode, req.nr);
+		for (i = 0; i < req.nr && i < 64 &&
+		     (argc < 3 || i < (unsigned int)atoi(argv[2])); i++)
+			printf("%s:%llu shared=%llu sharing=%llu items=%llu\n",
+			       d[i].kind < 5 ? kinds[d[i].kind] : "?",
+			       (unsigned long long)d[i].id,
+			       (unsigned long long)d[i].pages_shared,
+			       (unsigned long long)d[i].pages_sharing,
+			       (unsigned long long)d[i].rmap_items);
 		return 0;
 	}
 	if (!strcmp(argv[1], "stats") && argc == 3) {
