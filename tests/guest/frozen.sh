@@ -95,10 +95,17 @@ t_is "still, with the scanner on it" "$(kflags 13) $(kflags 21)" "1 1"
 node=$(dm A frames | sed -n 's/.* nodes=\([01]\)$/\1/p')
 other=$((1 - ${node:-1}))
 dmesg_mark
-ans=$(dm A move $other)
+# A migration that finds the scanner holding a reference to the KSM page
+# (it looks the page up all the time) fails before the freeze, after 10
+# tries; once, on a loaded host, all 10 did: move again, at most 5 times.
+tries=0
+while [ $tries -lt 5 ] && [ "$(cat $P/hits)" = 0 ]; do
+	ans=$(dm A move $other)
+	tries=$((tries + 1))
+done
 t_match "A moves its pages from node $node to $other, the KSM page frozen on the way" \
 	"$ans" '^ok moved=[0-9]+$'
-t_is "the freeze was held" "$(cat $P/hits)" 1
+t_is "the freeze was held (moves: $tries)" "$(cat $P/hits)" 1
 t_ok "ksmod_test_migrate unloads" helper_unload ksmod_test_migrate
 sleep 1
 t_is "the KSM page kept its node: one node, 1 shared, 63 sharing" \
