@@ -15,7 +15,8 @@
 #   make setup             install what building and testing need (apt)
 #   make install           DKMS: add, build and install for every target kernel
 #                          installed, and /etc/modprobe.d/ksmod.conf
-#                          (scripts/dkms-install; KERNELS="6.1 ..." to choose)
+#                          (scripts/dkms-install; KERNELS="6.1 ..." to choose);
+#                          ksmodctl, its man page and ksmod.service
 #   make uninstall         DKMS: remove it all again
 #   make ksmodctl          build the command-line tool
 #   make checkpatch        run the kernel's checkpatch.pl over the sources
@@ -88,9 +89,11 @@ setup:
 
 install:
 	scripts/dkms-install $(addprefix -k ,$(KERNELS))
+	$(MAKE) -C ksmodctl install install-systemd
 
 uninstall:
 	scripts/dkms-install -u
+	$(MAKE) -C ksmodctl uninstall
 
 ksmodctl:
 	$(MAKE) -C ksmodctl
