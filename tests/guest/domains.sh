@@ -172,6 +172,9 @@ echo "$C3_pid" >$CG/dA/sub/cgroup.procs
 t_ok "level 1: /dA and /dA/sub one domain, /dB another" \
 	counts 2 $((3 * N - 2))
 t_is "C1 and C3 share a frame" "$(merged "$C1_pid" "$C3_pid")" $((2 * N - 1))
+t_is "DOMAIN_STATS names /dA by its inode number" \
+	"$(dom "cgroup:$(stat -c %i $CG/dA)")" \
+	"shared=1 sharing=$((2 * N - 1)) items=$((2 * N))"
 t_is "C1 and C2 do not" "$(merged "$C1_pid" "$C2_pid")" $((2 * N - 2))
 t_ok "merge_domain_cgroup_level=2" kwrite $K/merge_domain_cgroup_level 2
 t_ok "then /dA/sub is a domain of its own: three KSM pages" \
