@@ -234,11 +234,13 @@ int ksmod_domain_stats(struct ksmod_domain_stats *req)
 	struct ksmod_domain_stat __user *out = u64_to_user_ptr(req->domains);
 	struct ksmod_tally *t;
 	unsigned int mode;
+	struct xarray xa;
 	unsigned long key;
 	u32 nr = 0;
-	DEFINE_XARRAY(xa);
 	int err;
 
+	/* not DEFINE_XARRAY(): on the stack, its lock needs a lockdep key */
+	xa_init(&xa);
 	ksmod_scan_lock();
 	mode = READ_ONCE(ksmod_merge_domain);
 	err = ksmod_stable_domain_stats(&xa);
