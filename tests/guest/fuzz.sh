@@ -37,8 +37,7 @@ settled() { [ "$(obj rmap_items)" = 0 ] && [ "$(obj stable_nodes)" = 0 ]; }
 arg() { sed -n "s/.*ksmod\.$1=\([0-9][0-9]*\).*/\1/p" /proc/cmdline; }
 calls=$(arg fuzz_calls)
 # a slow kernel (make check-debug's ksmod.slow=N) makes 1/N as many
-slow=$(arg slow)
-: "${calls:=$((20000 / ${slow:-1}))}"
+: "${calls:=$((20000 / KSMOD_SLOW))}"
 seed=$(arg fuzz_seed)
 [ -n "$seed" ] || seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 seed2=$((seed + 1))

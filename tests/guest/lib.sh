@@ -109,9 +109,14 @@
 #                           output is shown)
 #
 # Environment set by /init: KSMOD_TEST (test name), KSMOD_TIMEOUT (its time
-# limit in seconds), KSMOD_RMMOD_TIMEOUT.
+# limit in seconds), KSMOD_RMMOD_TIMEOUT; set here: KSMOD_SLOW (ksmod.slow=N
+# of the kernel command line, else 1).
 
 KSMOD_DIR=/lib/ksmod
+# ksmod.slow=N on the kernel command line: a kernel N times slower than the
+# stock ones (make check-debug's KASAN kernel): time limits scale by it
+KSMOD_SLOW=$(sed -n 's/.*ksmod\.slow=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+: "${KSMOD_SLOW:=1}"
 : "${KSMOD_RMMOD_TIMEOUT:=30}"
 
 _t_n=0          # assertions so far

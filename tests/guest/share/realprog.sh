@@ -41,8 +41,7 @@ PTS=2000		# pages_to_scan, both KSMs
 SLEEP=20		# sleep_millisecs, both KSMs
 # seconds at most for the saving to stop growing: 90, times N on a slow
 # kernel (make check-debug boots its KASAN kernel with ksmod.slow=N)
-SLOW=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^ksmod\.slow=//p')
-SETTLE=$((90 * ${SLOW:-1}))
+SETTLE=$((90 * KSMOD_SLOW))
 FLOOR_PCT=${FLOOR_PCT:-50}	# % of the duplicated common data, at least
 
 # step WHAT: a line in the kernel log, so that kernel.log shows which step
@@ -234,8 +233,8 @@ oracle() {
 t_saving() {
 	if [ "$2" -ge "$3" ]; then
 		t_pass "$1"
-	elif [ "${SLOW:-1}" -gt 1 ]; then
-		t_skip "$1" "$2 < $3 on a slow kernel (ksmod.slow=$SLOW)"
+	elif [ "$KSMOD_SLOW" -gt 1 ]; then
+		t_skip "$1" "$2 < $3 on a slow kernel (ksmod.slow=$KSMOD_SLOW)"
 	else
 		t_fail "$1" "got $2, want at least $3"
 	fi
