@@ -77,7 +77,8 @@
 #   have_nobody             the user nobody (65534) in /etc/passwd
 #   dm NAME CMD...          send it a command and print its answer (true
 #                           if "ok..."); dm_send/dm_answer separately;
-#                           dm_stop NAME kills it
+#                           dm_stop NAME kills it; dm_frames NAME KEY: KEY
+#                           (first, distinct, nodes) of its frames answer
 #
 # Transparent huge pages (the THP matrix; see "Transparent huge pages"
 # below for the modes):
@@ -667,6 +668,8 @@ as_user() {
 	shift
 	su -s /bin/sh -c 'exec "$0" "$@"' -- "$_au" "$@"
 }
+# dm_frames NAME KEY: KEY (first, distinct, nodes) of NAME's "frames" answer
+dm_frames() { dm "$1" frames | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # dm_send NAME CMD...: send one command; dm_answer NAME [SECS]: print its
 # answer, true if it starts with "ok". dm NAME CMD...: both.
 dm_send() {

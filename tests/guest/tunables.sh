@@ -17,8 +17,6 @@
 K=/sys/module/ksmod/ksm
 N=32
 c() { cat $K/$1; }
-# fr NAME KEY: a field of NAME's "frames" answer
-fr() { dm "$1" frames | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 scans_reach() { [ "$(c full_scans)" -ge "$1" ]; }
 more_scans() { wait_for 60 scans_reach $(($(c full_scans) + $1)); }
 # snap: skipped, scanned and full read together, the scanner paused (a
@@ -41,48 +39,48 @@ taskset -p 2 $$ >/dev/null
 t_ok "B: $N pages of the same content on node 1" dm_start B -m -n $N -f 0x4e
 taskset -p 3 $$ >/dev/null
 t_is "A's pages are on node 0, each its own frame" \
-	"$(fr A nodes) $(fr A distinct)" "0 $N"
+	"$(dm_frames A nodes) $(dm_frames A distinct)" "0 $N"
 t_is "B's pages are on node 1, each its own frame" \
-	"$(fr B nodes) $(fr B distinct)" "1 $N"
+	"$(dm_frames B nodes) $(dm_frames B distinct)" "1 $N"
 
 t_ok "merge_across_nodes=0" kwrite $K/merge_across_nodes 0
 kwrite $K/run 1
 t_ok "one KSM page per node: pages_shared 2, pages_sharing $((2 * N - 2))" \
 	wait_for 60 ksm_counts 2 $((2 * N - 2))
-t_is "A: one frame, on node 0" "$(fr A distinct) $(fr A nodes)" "1 0"
-t_is "B: one frame, on node 1" "$(fr B distinct) $(fr B nodes)" "1 1"
-t_not "A and B do not share it" [ "$(fr A first)" = "$(fr B first)" ]
+t_is "A: one frame, on node 0" "$(dm_frames A distinct) $(dm_frames A nodes)" "1 0"
+t_is "B: one frame, on node 1" "$(dm_frames B distinct) $(dm_frames B nodes)" "1 1"
+t_not "A and B do not share it" [ "$(dm_frames A first)" = "$(dm_frames B first)" ]
 t_ok "three more full passes" more_scans 3
 t_ok "still one KSM page per node" ksm_counts 2 $((2 * N - 2))
-t_not "A and B still apart" [ "$(fr A first)" = "$(fr B first)" ]
+t_not "A and B still apart" [ "$(dm_frames A first)" = "$(dm_frames B first)" ]
 
 # A's KSM page moves to node 1, where B's is: its node leaves node 0's
 # tree, so that pages of that content on node 0 can merge there again.
 kwrite $K/run 0
 # (move_pages may report one of the 32 mappings of that one page unmoved)
 t_match "A's KSM page moves to node 1" "$(dm A move 1)" "^ok moved="
-t_is "A: one frame, on node 1" "$(fr A distinct) $(fr A nodes)" "1 1"
+t_is "A: one frame, on node 1" "$(dm_frames A distinct) $(dm_frames A nodes)" "1 1"
 taskset -p 1 $$ >/dev/null
 t_ok "C: $N pages of the same content on node 0" dm_start C -m -n $N -f 0x4e
 taskset -p 3 $$ >/dev/null
 kwrite $K/run 1
 t_ok "C's merge into a third KSM page" \
 	wait_for 60 ksm_counts 3 $((3 * N - 3))
-t_is "C: one frame, on node 0" "$(fr C distinct) $(fr C nodes)" "1 0"
-t_is "A still on its frame on node 1" "$(fr A distinct) $(fr A nodes)" "1 1"
+t_is "C: one frame, on node 0" "$(dm_frames C distinct) $(dm_frames C nodes)" "1 0"
+t_is "A still on its frame on node 1" "$(dm_frames A distinct) $(dm_frames A nodes)" "1 1"
 t_ok "A's bytes are intact" dm A check
 dm_stop C
 
 t_errno "merge_across_nodes=1 refused while merged" EBUSY \
 	kwrite $K/merge_across_nodes 1
 t_ok "run=2" kwrite $K/run 2
-t_is "A: every page its own frame again" "$(fr A distinct)" $N
+t_is "A: every page its own frame again" "$(dm_frames A distinct)" $N
 t_ok "merge_across_nodes=1" kwrite $K/merge_across_nodes 1
 kwrite $K/run 1
 t_ok "one KSM page for both: pages_shared 1, pages_sharing $((2 * N - 1))" \
 	wait_for 60 ksm_counts 1 $((2 * N - 1))
-t_is "A and B share one frame" "$(fr A first)" "$(fr B first)"
-t_is "A: one frame" "$(fr A distinct)" 1
+t_is "A and B share one frame" "$(dm_frames A first)" "$(dm_frames B first)"
+t_is "A: one frame" "$(dm_frames A distinct)" 1
 t_ok "A's bytes are intact" dm A check
 t_ok "B's bytes are intact" dm B check
 dm_stop A

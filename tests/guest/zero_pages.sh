@@ -24,7 +24,6 @@ c() { cat $K/$1; }
 kz() { cat $S/ksm_zero_pages; }
 st() { awk -v k="$2" '$1 == k { print $2 }' "/proc/$1/ksm_stat"; }
 rss() { awk '$1 == "RssAnon:" { print $2 }' "/proc/$1/status"; }
-fr() { dm "$1" frames | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # kB of anonymous pages mapped in dupmem $1's buffer (page tables, smaps)
 anon_buf() {
 	awk -v a="$(eval echo "\$${1}_addr")-" \
@@ -33,7 +32,7 @@ anon_buf() {
 		"/proc/$(eval echo "\$${1}_pid")/smaps"
 }
 anon() { awk '$1 == "AnonPages:" { print $2 }' /proc/meminfo; }
-frames_are() { [ "$(fr "$1" distinct)" = "$2" ]; }
+frames_are() { [ "$(dm_frames "$1" distinct)" = "$2" ]; }
 # Is page frame $1 (hex) the zero page? /proc/kpageflags bit 24, KPF_ZERO_PAGE
 zero_pfn() {
 	_zf=$(dd if=/proc/kpageflags bs=8 skip=$((0x$1)) count=1 2>/dev/null |
@@ -61,7 +60,7 @@ if [ ! -e $S/ksm_zero_pages ]; then
 	t_is "use_zero_pages reads 1" "$(c use_zero_pages)" 1
 	kwrite $K/run 1
 	t_ok "all $N map one frame" wait_for 60 frames_are Z 1
-	t_ok "the zero page's" zero_pfn "$(fr Z first)"
+	t_ok "the zero page's" zero_pfn "$(dm_frames Z first)"
 	t_is "no KSM page was made" "$(c pages_shared) $(c pages_sharing)" \
 		"0 0"
 	t_is "Z's buffer: no anonymous page left" "$(anon_buf Z)" 0
@@ -79,8 +78,8 @@ if [ ! -e $S/ksm_zero_pages ]; then
 	kwrite $K/run 0
 	t_ok "Z writes its first $T pages" dm Z touch $T
 	t_is "each got a private page: $((T + 1)) frames" \
-		"$(fr Z distinct)" $((T + 1))
-	t_not "the first is not the zero page" zero_pfn "$(fr Z first)"
+		"$(dm_frames Z distinct)" $((T + 1))
+	t_not "the first is not the zero page" zero_pfn "$(dm_frames Z first)"
 	t_is "Z's buffer: $((T * 4)) kB anonymous" "$(anon_buf Z)" $((T * 4))
 	t_ok "Z reads zeroes" dm Z check
 	t_is "no KSM page was copied" "$(c cow_breaks)" 0
@@ -91,29 +90,29 @@ if [ ! -e $S/ksm_zero_pages ]; then
 	t_ok "the $T merge as an ordinary KSM page" \
 		wait_for 60 sharing_is $((T - 1))
 	t_is "pages_shared 1" "$(c pages_shared)" 1
-	t_is "Z maps 2 frames" "$(fr Z distinct)" 2
-	t_not "the KSM page is not the zero page" zero_pfn "$(fr Z first)"
+	t_is "Z maps 2 frames" "$(dm_frames Z distinct)" 2
+	t_not "the KSM page is not the zero page" zero_pfn "$(dm_frames Z first)"
 
 	t_ok "Z: MADV_UNMERGEABLE" dm Z unmadvise
 	t_is "the KSM page is broken, the zero pages stay: $((T + 1)) frames" \
-		"$(fr Z distinct)" $((T + 1))
+		"$(dm_frames Z distinct)" $((T + 1))
 	t_ok "Z reads zeroes" dm Z check
 	t_ok "Z: madvise again" dm Z madvise
 	t_ok "merged again" wait_for 60 sharing_is $((T - 1))
 	t_ok "run=2" kwrite $K/run 2
-	t_is "after run=2: $((T + 1)) frames" "$(fr Z distinct)" $((T + 1))
+	t_is "after run=2: $((T + 1)) frames" "$(dm_frames Z distinct)" $((T + 1))
 	t_is "after run=2: pages_sharing 0" "$(c pages_sharing)" 0
 
 	t_ok "use_zero_pages=1" kwrite $K/use_zero_pages 1
 	kwrite $K/run 1
 	t_ok "all $N map one frame again" wait_for 60 frames_are Z 1
-	t_ok "the zero page's" zero_pfn "$(fr Z first)"
+	t_ok "the zero page's" zero_pfn "$(dm_frames Z first)"
 	t_ok "ksmod unloads while Z maps it" ksmod_unload
-	t_is "unload leaves the zero page mapped" "$(fr Z distinct)" 1
-	t_ok "the zero page's" zero_pfn "$(fr Z first)"
+	t_is "unload leaves the zero page mapped" "$(dm_frames Z distinct)" 1
+	t_ok "the zero page's" zero_pfn "$(dm_frames Z first)"
 	t_ok "Z reads zeroes" dm Z check
 	t_ok "Z writes all $N pages" dm Z touch $N
-	t_is "Z maps $N frames" "$(fr Z distinct)" $N
+	t_is "Z maps $N frames" "$(dm_frames Z distinct)" $N
 	t_is "Z's buffer: $((N * 4)) kB anonymous again" "$(anon_buf Z)" \
 		$((N * 4))
 	t_ok "Z reads zeroes" dm Z check
@@ -133,7 +132,7 @@ t_ok "all $N become KSM zero pages" wait_for 60 zero_is $N
 t_is "the kernel's ksm_zero_pages counts them" "$(kz)" $((k0 + N))
 t_is "Z's ksm_stat ksm_zero_pages" "$(st "$Z_pid" ksm_zero_pages)" $N
 t_is "no KSM page was made" "$(c pages_shared) $(c pages_sharing)" "0 0"
-t_is "Z maps one frame" "$(fr Z distinct)" 1
+t_is "Z maps one frame" "$(dm_frames Z distinct)" 1
 t_ok "RssAnon went down by $N pages" \
 	[ "$(rss "$Z_pid")" -le $((r0 - N * 4)) ]
 t_ok "Z reads zeroes" dm Z check
@@ -180,7 +179,7 @@ t_ok "Z: MADV_UNMERGEABLE" dm Z unmadvise
 t_is "ksmod's ksm_zero_pages 0" "$(c ksm_zero_pages)" 0
 t_is "the kernel's back to $k0" "$(kz)" "$k0"
 t_is "Z's ksm_stat 0" "$(st "$Z_pid" ksm_zero_pages)" 0
-t_is "Z maps $N frames again" "$(fr Z distinct)" $N
+t_is "Z maps $N frames again" "$(dm_frames Z distinct)" $N
 t_ok "Z reads zeroes" dm Z check
 
 t_ok "Z: madvise again" dm Z madvise
@@ -188,7 +187,7 @@ t_ok "zero pages again" wait_for 60 zero_is $N
 t_ok "run=2" kwrite $K/run 2
 t_is "after run=2: ksmod's 0" "$(c ksm_zero_pages)" 0
 t_is "after run=2: the kernel's $k0" "$(kz)" "$k0"
-t_is "after run=2: $N frames" "$(fr Z distinct)" $N
+t_is "after run=2: $N frames" "$(dm_frames Z distinct)" $N
 
 kwrite $K/run 1
 t_ok "zero pages again" wait_for 60 zero_is $N
@@ -201,7 +200,7 @@ t_ok "zero pages" wait_for 60 zero_is $N
 t_ok "ksmod unloads while Y maps them" ksmod_unload
 t_is "the kernel's count is back to $k0" "$(kz)" "$k0"
 t_is "Y's ksm_stat 0" "$(st "$Y_pid" ksm_zero_pages)" 0
-t_is "Y maps $N frames" "$(fr Y distinct)" $N
+t_is "Y maps $N frames" "$(dm_frames Y distinct)" $N
 t_ok "Y reads zeroes" dm Y check
 dm_stop Y
 t_is "still $k0 after Y exits" "$(kz)" "$k0"
