@@ -35,7 +35,8 @@ static const char usage_text[] =
 	"  load [-f FILE] [PARAM=VALUE...]  load ksmod (installed, or FILE)\n"
 	"  unload                           unmerge, unbind-sysfs, remove ksmod\n"
 	"  version                          ABI and release of the running module\n"
-	"  status                           counters and tunables, memory saved\n"
+	"  status [--cgroup PATH]           counters and tunables, memory saved\n"
+	"                                   (of a cgroup v2 subtree's processes)\n"
 	"  watch [-n SECS] [--count N]      status, redrawn every SECS (2)\n"
 	"  ranges [PID...]                  registered ranges per process\n"
 	"  register PID [START LEN | START-END]\n"
@@ -43,6 +44,11 @@ static const char usage_text[] =
 	"                                   private anonymous writable mapping\n"
 	"  unregister PID [START LEN | START-END]\n"
 	"                                   undo it (whole process: every range)\n"
+	"  register --cgroup PATH [--follow [SECS]]\n"
+	"                                   every process of a cgroup subtree,\n"
+	"                                   whole (PR_SET_MEMORY_MERGE); --follow:\n"
+	"                                   also those moved in later, every SECS\n"
+	"  unregister --cgroup PATH         undo it, unmerging\n"
 	"  tag PID TAG                      its merge domain tag (merge_domain tag)\n"
 	"  unmerge                          unmerge everything, stop (run=2)\n"
 	"  set NAME=VALUE...                write tunables (run, pages_to_scan...)\n"
@@ -73,7 +79,7 @@ static const struct command {
 	{ .name = "load",		.run = cmd_load },
 	{ .name = "unload",		.run_noargs = cmd_unload },
 	{ .name = "version",		.run_noargs = cmd_version },
-	{ .name = "status",		.run_noargs = cmd_status },
+	{ .name = "status",		.run = cmd_status },
 	{ .name = "watch",		.run = cmd_watch },
 	{ .name = "ranges",		.run = cmd_ranges },
 	{ .name = "register",		.run = cmd_register },

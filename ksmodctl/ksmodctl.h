@@ -69,7 +69,7 @@ int sysfs_unbind(bool quiet);
 int cmd_load(int argc, char **argv);		/* module.c */
 int cmd_unload(void);
 int cmd_version(void);
-int cmd_status(void);				/* status.c */
+int cmd_status(int argc, char **argv);				/* status.c */
 int cmd_watch(int argc, char **argv);
 int cmd_set(int argc, char **argv);		/* set.c */
 int cmd_unmerge(void);
@@ -78,6 +78,8 @@ int cmd_unbind_sysfs(void);
 int cmd_register(int argc, char **argv);	/* ranges.c */
 int cmd_unregister(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cgroup_register(bool reg, int argc, char **argv);	/* cgroup.c */
+int cgroup_status(int argc, char **argv);
 int cmd_ranges(int argc, char **argv);
 int cmd_metrics(void);				/* metrics.c */
 

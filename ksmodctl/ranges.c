@@ -239,6 +239,8 @@ static int do_register(bool reg, int argc, char **argv)
 	char *dash;
 	int fd, err, ret = EXIT_OK;
 
+	if (argc >= 1 && !strcmp(argv[0], "--cgroup"))
+		return cgroup_register(reg, argc - 1, argv + 1);
 	if (argc < 1 || argc > 3 || parse_pid(argv[0], &pid))
 		return usage();
 	if (argc == 2) {

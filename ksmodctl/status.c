@@ -281,10 +281,16 @@ static void print_status_text(const struct ksm_state *st,
 	}
 }
 
-int cmd_status(void)
+int cmd_status(int argc, char **argv)
 {
 	struct ksm_state st;
-	int err = load_state(&st);
+	int err;
+
+	if (argc == 2 && !strcmp(argv[0], "--cgroup"))
+		return cgroup_status(1, argv + 1);
+	if (argc)
+		return usage();
+	err = load_state(&st);
 
 	if (err == -ENOENT) {
 		if (json)

@@ -37,6 +37,9 @@ static long ksmod_range_ioctl(void __user *arg, int advice)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
+	if (req.flags == KSMOD_RANGE_WHOLE)
+		return req.start || req.len ? -EINVAL :
+		       ksmod_register_whole(req.pid, advice == MADV_MERGEABLE);
 	if (req.flags)
 		return -EINVAL;
 	/* do_madvise() takes a size_t and an unsigned long */

@@ -49,6 +49,7 @@
 #include "uapi/ksmod.h"
 #include "domain.h"
 #include "merge.h"
+#include "prctl.h"
 #include "registry.h"
 #include "rmap.h"
 #include "stable_tree.h"
@@ -642,6 +643,32 @@ int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 	err = ksym.do_madvise(mm, start, len, advice);
+	mmput(mm);
+	return err;
+}
+
+/**
+ * ksmod_register_whole() - KSMOD_RANGE_WHOLE: prctl(PR_SET_MEMORY_MERGE)
+ * for another process
+ * @pid:	the process, 0 for the caller
+ * @on:		1 to merge it whole, 0 to stop and unmerge
+ *
+ * Return: 0, -ESRCH/-EPERM for @pid, -EINTR, or what the prctl gives.
+ */
+int ksmod_register_whole(pid_t pid, bool on)
+{
+	struct mm_struct *mm;
+	int err;
+
+	mm = ksmod_get_mm(pid, PTRACE_MODE_ATTACH_REALCREDS);
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+	if (mmap_write_lock_killable(mm)) {
+		err = -EINTR;
+	} else {
+		err = ksmod_set_merge_any(mm, on);
+		mmap_write_unlock(mm);
+	}
 	mmput(mm);
 	return err;
 }

@@ -65,6 +65,7 @@ bool ksmod_mm_exit(struct mm_struct *mm);
 
 int ksmod_register_range(pid_t pid, unsigned long start, size_t len,
 			 int advice);
+int ksmod_register_whole(pid_t pid, bool on);
 int ksmod_query_ranges(struct ksmod_query *q);
 void ksmod_count_cow_break(struct mm_struct *mm);
 u64 ksmod_mm_domain(struct mm_struct *mm);

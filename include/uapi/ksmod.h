@@ -43,10 +43,17 @@ struct ksmod_version {
  * @pid:	the process, 0 for the caller. Another process needs the
  *		right to ptrace-attach to it (PTRACE_MODE_ATTACH_REALCREDS):
  *		-EPERM otherwise, -ESRCH when there is no such process.
- * @flags:	0; anything else is -EINVAL
- * @start:	first byte, page-aligned (-EINVAL otherwise)
+ * @flags:	0, or KSMOD_RANGE_WHOLE (ABI 1.3); anything else is -EINVAL
+ * @start:	first byte, page-aligned (-EINVAL otherwise); 0 with
+ *		KSMOD_RANGE_WHOLE
  * @len:	bytes, rounded up to whole pages; [start, start + len) must
- *		not wrap (-EINVAL)
+ *		not wrap (-EINVAL); 0 with KSMOD_RANGE_WHOLE
+ *
+ * KSMOD_RANGE_WHOLE: the whole process, as if it had called
+ * prctl(PR_SET_MEMORY_MERGE, 1) (REGISTER) or 0 (UNREGISTER, which
+ * unmerges): every mapping KSM may merge, new ones too, and its children's.
+ * -EBUSY when the kernel's KSM merges the process and cannot merge it whole
+ * (6.1).
  *
  * The rules are those of madvise(MADV_MERGEABLE) and MADV_UNMERGEABLE:
  * VMAs KSM cannot handle (shared, PFN/IO/mixed maps, hugetlb, DAX) are
@@ -60,6 +67,8 @@ struct ksmod_range_req {
 	__u64 start;
 	__u64 len;
 };
+
+#define KSMOD_RANGE_WHOLE	0x1
 
 #define KSMOD_IOC_REGISTER	_IOW(KSMOD_IOC_MAGIC, 0x01, struct ksmod_range_req)
 #define KSMOD_IOC_UNREGISTER	_IOW(KSMOD_IOC_MAGIC, 0x02, struct ksmod_range_req)

@@ -65,8 +65,11 @@ t_is "QUERY of pid 0 answers for the caller (which never asked)" \
 
 # Argument checks; none of them may change anything.
 before=$(q "$A_pid")
-t_is "REGISTER with flags 1 is EINVAL" "$(reg "$A_pid" "$a2" "$PG" 1)" EINVAL
-t_is "UNREGISTER with flags 1 is EINVAL" "$(unreg "$A_pid" "$A_addr" "$PG" 1)" EINVAL
+t_is "REGISTER with flags 1 (KSMOD_RANGE_WHOLE) and a range is EINVAL" \
+	"$(reg "$A_pid" "$a2" "$PG" 1)" EINVAL
+t_is "UNREGISTER with flags 1 and a range is EINVAL" \
+	"$(unreg "$A_pid" "$A_addr" "$PG" 1)" EINVAL
+t_is "REGISTER with flags 2 is EINVAL" "$(reg "$A_pid" 0 0 2)" EINVAL
 t_is "REGISTER with flags 0x80000000 is EINVAL" \
 	"$(reg "$A_pid" "$a2" "$PG" 0x80000000)" EINVAL
 t_is "REGISTER at an unaligned start is EINVAL" \
