@@ -110,6 +110,30 @@ static int cgroup_dir(const char *arg, char *dir, size_t size)
 	return 0;
 }
 
+/*
+ * The cgroup directory of @arg into @dir, /dev/ksmod open into *@fd, the
+ * processes of the subtree into @now: EXIT_OK, or an exit status after a
+ * message (and nothing open).
+ */
+static int open_subtree(const char *arg, char *dir, size_t size, int *fd,
+			struct pids *now)
+{
+	int err;
+
+	if (cgroup_dir(arg, dir, size))
+		return EXIT_FAIL;
+	*fd = open_dev();
+	if (*fd < 0)
+		return -*fd;
+	err = subtree_pids(dir, now, 0);
+	if (err) {
+		err_msg("%s: %s", dir, strerror(-err));
+		close(*fd);
+		return exit_for(-err);
+	}
+	return EXIT_OK;
+}
+
 static int whole(int fd, unsigned long req, pid_t pid)
 {
 	struct ksmod_range_req r = { .pid = pid, .flags = KSMOD_RANGE_WHOLE };
@@ -153,7 +177,7 @@ int cgroup_register(bool reg, int argc, char **argv)
 {
 	struct pids now = { 0 }, mine = { 0 }, left = { 0 };
 	int fd, err, nr = 0, secs = 0;
-	struct timespec wait;
+	struct timespec every;
 	char dir[4096];
 	sigset_t stop;
 	size_t i;
@@ -167,14 +191,10 @@ int cgroup_register(bool reg, int argc, char **argv)
 		if (secs < 1)
 			return usage();
 	}
-	if (cgroup_dir(argv[0], dir, sizeof(dir)))
-		return EXIT_FAIL;
-	fd = open_dev();
-	if (fd < 0)
-		return -fd;
-	err = subtree_pids(dir, &now, 0);
-	if (!err)
-		err = register_each(fd, reg, &now, NULL, &mine, &nr);
+	err = open_subtree(argv[0], dir, sizeof(dir), &fd, &now);
+	if (err)
+		return err;
+	err = register_each(fd, reg, &now, NULL, &mine, &nr);
 	printf("%s %d process%s of %s\n", reg ? "registered" : "unregistered",
 	       nr, nr == 1 ? "" : "es", dir);
 	fflush(stdout);
@@ -183,14 +203,18 @@ int cgroup_register(bool reg, int argc, char **argv)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop, NULL);
-	wait.tv_sec = secs;
-	wait.tv_nsec = 0;
-	while (secs && sigtimedwait(&stop, NULL, &wait) < 0) {
+	every.tv_sec = secs;
+	every.tv_nsec = 0;
+	while (secs && sigtimedwait(&stop, NULL, &every) < 0) {
 		now.nr = 0;
 		err = subtree_pids(dir, &now, 0);
 		if (err == -ENOENT) {
 			err_msg("cgroup %s is gone", dir);
 			break;
+		}
+		if (err) {	/* a partial list: let go of nobody */
+			err_msg("%s: %s", dir, strerror(-err));
+			continue;
 		}
 		nr = 0;
 		register_each(fd, true, &now, &mine, &mine, &nr);
@@ -233,13 +257,10 @@ int cgroup_status(int argc, char **argv)
 
 	if (argc != 1)
 		return usage();
-	if (cgroup_dir(argv[0], dir, sizeof(dir)))
-		return EXIT_FAIL;
-	fd = open_dev();
-	if (fd < 0)
-		return -fd;
-	err = subtree_pids(dir, &now, 0);
-	for (i = 0; !err && i < now.nr; i++) {
+	err = open_subtree(argv[0], dir, sizeof(dir), &fd, &now);
+	if (err)
+		return err;
+	for (i = 0; i < now.nr; i++) {
 		struct ksmod_mm_stats st = { .pid = now.pid[i] };
 
 		if (ioctl(fd, KSMOD_IOC_MM_STATS, &st) ||
@@ -251,11 +272,6 @@ int cgroup_status(int argc, char **argv)
 		items += st.rmap_items;
 	}
 	close(fd);
-	if (err) {
-		err_msg("%s: %s", dir, strerror(-err));
-		free(now.pid);
-		return exit_for(-err);
-	}
 	if (json) {
 		printf("{\"cgroup\": ");
 		json_string(dir);
