@@ -1584,13 +1584,24 @@ static void op_range_ioctl(struct thr *t, int unreg)
 	req.pid = pick_pid(t, &cls);
 	req.start = r.s;
 	req.len = r.len;
-	if (pct(t, 4))
-		req.flags = 1U << rn(t, 32);
+	if (pct(t, 4)) {
+		req.flags = 1U << (1 + rn(t, 31));	/* bit 0: below */
+	} else if (pct(t, 2)) {
+		/* the whole process, as PR_SET_MEMORY_MERGE; only with no range */
+		req.flags = KSMOD_RANGE_WHOLE;
+		if (pct(t, 50))
+			req.start = req.len = 0;
+	}
 	allowed = madv_args(r.s, r.len, unreg ? MADV_UNMERGEABLE : MADV_MERGEABLE,
 			    &decided);
 	if (!decided)
 		allowed = madv_loose(MADV_MERGEABLE);
-	allowed = req.flags ? B(EINVAL) : combine(pid_outcome(cls), allowed);
+	if (req.flags == KSMOD_RANGE_WHOLE)
+		allowed = req.start || req.len ? B(EINVAL) :
+			  combine(pid_outcome(cls), B(0) | B(EBUSY) | B(ENOMEM));
+	else
+		allowed = req.flags ? B(EINVAL) :
+			  combine(pid_outcome(cls), allowed);
 	if (pct(t, 4)) {
 		arg = bad_ptr(t, sizeof(req), &how);
 		allowed = B(EFAULT);
@@ -1776,7 +1787,8 @@ static int valid_cmd(unsigned long cmd)
 {
 	return cmd == KSMOD_IOC_GET_VERSION || cmd == KSMOD_IOC_REGISTER ||
 	       cmd == KSMOD_IOC_UNREGISTER || cmd == KSMOD_IOC_QUERY ||
-	       cmd == KSMOD_IOC_MM_STATS;
+	       cmd == KSMOD_IOC_MM_STATS || cmd == KSMOD_IOC_SET_TAG ||
+	       cmd == KSMOD_IOC_DOMAIN_STATS;
 }
 
 /* magics the VFS answers itself in do_vfs_ioctl(): FIO*, FIGETBSZ, FICLONE... */
@@ -1789,9 +1801,10 @@ static void op_ioctl_unknown(struct thr *t)
 {
 	static const unsigned long good[] = {
 		KSMOD_IOC_GET_VERSION, KSMOD_IOC_REGISTER, KSMOD_IOC_UNREGISTER,
-		KSMOD_IOC_QUERY, KSMOD_IOC_MM_STATS,
+		KSMOD_IOC_QUERY, KSMOD_IOC_MM_STATS, KSMOD_IOC_SET_TAG,
+		KSMOD_IOC_DOMAIN_STATS,
 	};
-	unsigned long cmd, g = good[rn(t, 5)];
+	unsigned long cmd, g = good[rn(t, sizeof(good) / sizeof(good[0]))];
 	const char *how;
 	void *arg;
 	long ret;
@@ -1809,7 +1822,7 @@ static void op_ioctl_unknown(struct thr *t)
 		while (valid_cmd(cmd));
 		break;
 	case 2:		/* ksmod's magic, another number */
-		cmd = _IOC(rn(t, 4), KSMOD_IOC_MAGIC, 5 + rn(t, 251), rn(t, 1 << 14));
+		cmd = _IOC(rn(t, 4), KSMOD_IOC_MAGIC, 7 + rn(t, 249), rn(t, 1 << 14));
 		break;
 	default:	/* another magic */
 		do
@@ -1833,9 +1846,10 @@ static void op_ioctl_badarg(struct thr *t)
 {
 	static const unsigned long cmds[] = {
 		KSMOD_IOC_GET_VERSION, KSMOD_IOC_REGISTER, KSMOD_IOC_UNREGISTER,
-		KSMOD_IOC_QUERY, KSMOD_IOC_MM_STATS,
+		KSMOD_IOC_QUERY, KSMOD_IOC_MM_STATS, KSMOD_IOC_SET_TAG,
+		KSMOD_IOC_DOMAIN_STATS,
 	};
-	unsigned long cmd = cmds[rn(t, 5)];
+	unsigned long cmd = cmds[rn(t, sizeof(cmds) / sizeof(cmds[0]))];
 	const char *how;
 	void *arg = bad_ptr(t, _IOC_SIZE(cmd), &how);
 	long ret = ioctl(ksmod_fd, cmd, arg);
