@@ -9,7 +9,8 @@
 # EPERM), from 2 threads; both also move pages between the two NUMA nodes
 # (mbind, migrate_pages). Meanwhile this shell changes ksmod's tunables
 # now and then (run 0/1/2, merge_across_nodes, max_page_sharing,
-# use_zero_pages, smart_scan, scan speed) and compacts memory. Checked: every result is one
+# use_zero_pages, smart_scan, scan speed, merge_domain and its two
+# tunables) and compacts memory. Checked: every result is one
 # the documentation allows, every page the fuzzers wrote and the canary
 # read back intact (also in forked children), every sysfs write is
 # answered as the README says, no splat (harness); then, the fuzzers gone
@@ -79,7 +80,7 @@ toggler() {
 	while [ ! -e fuzz.done ]; do
 		usleep $((300000 + RANDOM * 36))
 		echo "$(cat $K/pages_shared) $(cat $K/pages_sharing) $(cat $K/full_scans) $(cat $K/cow_breaks)" >>counters.log
-		case $((RANDOM % 11)) in
+		case $((RANDOM % 13)) in
 		0)
 			tw run 0
 			usleep 200000
@@ -108,6 +109,17 @@ toggler() {
 			# compaction migrates KSM pages too
 			echo 1 >/proc/sys/vm/compact_memory
 			echo "compact" >>toggles.log
+			;;
+		# merge domains: a change unmerges everything first (README),
+		# which may meet a page an exiting process maps, or lack memory
+		10)
+			set -- global uid cgroup tag
+			shift $((RANDOM % 4))
+			tw merge_domain "$1" EBUSY ENOMEM
+			;;
+		11)
+			tw merge_zero_across_domains $((RANDOM % 2)) EBUSY ENOMEM
+			tw merge_domain_cgroup_level $((RANDOM % 3)) EBUSY ENOMEM
 			;;
 		*) tw run 1 ;;
 		esac
