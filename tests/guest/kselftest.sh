@@ -40,9 +40,10 @@
 # while it fails, for both owners alike (see kt below).
 # The system's huge page setting stays as it is (Debian: THP always); the
 # functional tests themselves use MADV_NOHUGEPAGE, as upstream. About 45 s
-# per owner on 6.12 under TCG, more on a busy host: hence a 240 s limit.
+# per owner on 6.12 under TCG, more on a busy host and with tries: hence a
+# 300 s limit.
 # ksmod-needs: kselftest
-# ksmod-timeout: 240
+# ksmod-timeout: 300
 # shellcheck disable=SC2317 # report_kernel, report_ksmod: called as report_$1
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
@@ -111,15 +112,34 @@ splats() { # file: the kernel log since the mark, splat lines only
 }
 
 # ksm_functional_tests, in the directory holding it (its fork+exec test
-# runs ./ksm_functional_tests): one result per "# [RUN] name" section.
+# runs ./ksm_functional_tests): one result per "# [RUN] name" section. As
+# ksm_tests, the whole suite runs again (at most three times, either
+# owner) while a sub-test fails: its merges wait for two full scans counted
+# from wherever the scanner is (the kernel's own KSM failed
+# test_unmerge_discarded so on 6.1, "No pages got merged", on a loaded
+# host). A sub-test's result is its last run's; the kernel log of every
+# run is checked.
 functional() { # owner
+	_o=$1
+	: >"$WORK/$_o.functional.splat"
+	_ftry=1
+	while functional_once "$_o" &&
+		awk '$2 == "fail" || $2 == "none" { f = 1 } END { exit !f }' \
+			"$WORK/$_o.functional.res" && [ $_ftry -lt 3 ]; do
+		_ftry=$((_ftry + 1))
+		diag "ksm_functional_tests ($_o): a sub-test failed, try $_ftry"
+	done
+	functional_record "$_o"
+}
+functional_once() { # owner
 	_o=$1
 	_out=$WORK/$_o.functional.out
 	dmesg_mark "functional $_o"
 	(cd $BIN && run_timeout 150 ./ksm_functional_tests) >"$_out" 2>&1
 	_rc=$?
 	diag "ksm_functional_tests ($_o): exit status $_rc"
-	splats "$WORK/$_o.functional.splat"
+	splats "$WORK/$_o.functional.splat.1"
+	cat "$WORK/$_o.functional.splat.1" >>"$WORK/$_o.functional.splat"
 	# Each section to OWNER.f.NAME.out; "name status reason" lines.
 	awk -v dir="$WORK" -v o="$_o" '
 		function sect(n) { f = dir "/" o ".f." n ".out"; printf "" > f }
@@ -142,6 +162,9 @@ functional() { # owner
 		cur != "" { print > f }
 		END { for (i = 1; i <= k; i++) print order[i], (order[i] in st) ? st[order[i]] : "none", why[order[i]] }
 	' "$_out" >"$WORK/$_o.functional.res"
+}
+functional_record() { # owner
+	_o=$1
 	for _n in $FUNCTIONAL $(awk '{ print $1 }' "$WORK/$_o.functional.res"); do
 		grep -q "^functional: $_n|" "$WORK/$_o.res" && continue
 		_l=$(awk -v n="$_n" '$1 == n { $1 = ""; sub(/^ /, ""); print; exit }' \
