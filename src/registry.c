@@ -24,8 +24,11 @@
  * process it hands to the kernel's KSM at once on 6.12, still merge-any,
  * since it may never ask again (6.1's KSM has no merge-any: it is cleared).
  *
- * Locking: ksmod_mm_lock (a spinlock) protects the hash, the list and each
- * slot's cow_breaks, and nests inside any mmap lock and page table lock. A
+ * Locking: ksmod_mm_lock (a spinlock) protects the hash and the list, and
+ * nests inside any mmap lock and page table lock. The hash is also read
+ * under RCU alone, by the COW counter of the do_wp_page hook: it runs in
+ * an ftrace callback, preemption off, where a spinlock_t (a sleeping lock
+ * on PREEMPT_RT) may not be taken; slots are freed after a grace period. A
  * slot is added under the mmap write lock of its mm (madvise, prctl, exec)
  * or of the parent and child (fork), and removed either by ksmod_mm_exit()
  * once nobody uses the mm, or at unload under its mmap write lock; so
@@ -41,6 +44,7 @@
 #include <linux/mman.h>
 #include <linux/pid.h>
 #include <linux/ptrace.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -211,7 +215,7 @@ static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
 		refused = ksmod_leaving;
 	}
 	if (!refused) {
-		hash_add(ksmod_mm_hash, &slot->hash, (unsigned long)mm);
+		hash_add_rcu(ksmod_mm_hash, &slot->hash, (unsigned long)mm);
 		list_add_tail(&slot->list, &ksmod_mm_list);
 	}
 	spin_unlock(&ksmod_mm_lock);
@@ -230,7 +234,7 @@ static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
 void ksmod_mm_slot_unlink(struct ksmod_mm_slot *slot)
 {
 	lockdep_assert_held(&ksmod_mm_lock);
-	hash_del(&slot->hash);
+	hash_del_rcu(&slot->hash);
 	list_del(&slot->list);
 }
 
@@ -246,12 +250,21 @@ void ksmod_mm_slot_free_items(struct ksmod_mm_slot *slot)
 	}
 }
 
-/* Free an unlinked slot that has no rmap items. */
+static void ksmod_mm_slot_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(ksmod_mm_slot_cache,
+			container_of(rcu, struct ksmod_mm_slot, rcu));
+}
+
+/*
+ * Free an unlinked slot that has no rmap items: its memory after a grace
+ * period, as ksmod_count_cow_break() may still be looking at it.
+ */
 void ksmod_mm_slot_free(struct ksmod_mm_slot *slot)
 {
 	WARN_ON_ONCE(slot->rmap_list);
 	mmdrop(slot->mm);
-	kmem_cache_free(ksmod_mm_slot_cache, slot);
+	call_rcu(&slot->rcu, ksmod_mm_slot_free_rcu);
 	atomic_long_dec(&ksmod_nr_mm_slots);
 }
 
@@ -764,11 +777,13 @@ void ksmod_count_cow_break(struct mm_struct *mm)
 {
 	struct ksmod_mm_slot *slot;
 
-	spin_lock(&ksmod_mm_lock);
-	slot = ksmod_mm_slot_lookup(mm);
-	if (slot)
-		slot->cow_breaks++;
-	spin_unlock(&ksmod_mm_lock);
+	rcu_read_lock();
+	hash_for_each_possible_rcu(ksmod_mm_hash, slot, hash, (unsigned long)mm)
+		if (slot->mm == mm) {
+			atomic_long_inc(&slot->cow_breaks);
+			break;
+		}
+	rcu_read_unlock();
 }
 
 /**
@@ -793,7 +808,7 @@ int ksmod_query_stats(struct ksmod_mm_stats *st)
 	slot = ksmod_mm_slot_lookup(mm);
 	st->owner = ksmod_owner(mm, slot);
 	if (slot) {
-		st->cow_breaks = slot->cow_breaks;
+		st->cow_breaks = atomic_long_read(&slot->cow_breaks);
 		st->merging_pages = READ_ONCE(mm->ksm_merging_pages);
 		st->rmap_items = READ_ONCE(mm->ksm_rmap_items);
 	} else {
@@ -931,6 +946,7 @@ int ksmod_registry_init(void)
 void ksmod_registry_exit(void)
 {
 	WARN_ON_ONCE(!list_empty(&ksmod_mm_list));
+	rcu_barrier();		/* the slots ksmod_mm_slot_free() left */
 	kmem_cache_destroy(ksmod_mm_slot_cache);
 }
 

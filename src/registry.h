@@ -20,8 +20,10 @@ struct ksmod_rmap_item;
  * @list:	in ksmod_mm_list, in scan order
  * @mm:		the process's mm, pinned with mmgrab()
  * @rmap_list:	its rmap items, by address; the scanner's
- * @cow_breaks:	write faults that copied one of ksmod's KSM pages;
- *		under ksmod_mm_lock
+ * @cow_breaks:	write faults that copied one of ksmod's KSM pages; counted
+ *		by the do_wp_page hook, inside its ftrace callback (atomic,
+ *		also on PREEMPT_RT), which finds the slot under RCU only
+ * @rcu:	a slot is freed a grace period after it left the hash
  * @merge_any:	prctl(PR_SET_MEMORY_MERGE) is on: every VMA is mergeable,
  *		new ones too; changed under the mm's mmap write lock
  * @domain:	its merge domain key when the scanner last entered it
@@ -34,7 +36,8 @@ struct ksmod_mm_slot {
 	struct list_head list;
 	struct mm_struct *mm;
 	struct ksmod_rmap_item *rmap_list;
-	unsigned long cow_breaks;
+	atomic_long_t cow_breaks;
+	struct rcu_head rcu;
 	bool merge_any;
 	u64 domain;
 	u64 tag;
