@@ -10,13 +10,16 @@
  * changes, so that "run=2" never races a batch. Nothing in a batch waits
  * for a writer of the tunables.
  *
- * A write to run, pages_to_scan or sleep_millisecs takes effect at once,
+ * A write to pages_to_scan or sleep_millisecs takes effect at once,
  * unlike ksmd, which finishes its batch and its sleep first: the write
  * counts ksmod_tune_seq up, a batch in progress ends after its current
  * page, and a sleeping thread wakes to start a batch with the new values.
- * Whoever else takes ksmod_thread_mutex (run and the other stores, memory
- * offlining, unload) does so with ksmod_thread_lock(): the batch ends for
- * it too, and the thread lets it in before starting the next one.
+ * A write to run, as in the kernel, returns when the batch in progress
+ * has ended (tools count on it: the kernel's ksm_tests writes run=1, then
+ * counts two full scans from the one it reads; the batch running on would
+ * make that one pass short). Whoever takes ksmod_thread_mutex besides the
+ * thread (run and the other stores, memory offlining, unload) does so with
+ * ksmod_thread_lock(), which the thread lets in before its next batch.
  */
 #include "ksmod.h"
 
@@ -93,10 +96,9 @@ static struct task_struct *ksmod_thread;
 
 /*
  * Take ksmod_thread_mutex from outside the thread. A mutex is not fair:
- * the thread, which drops it between batches only to take it again,
- * would keep a writer of run waiting for a whole pass (seen: 1.3 s on a
- * pass over 65536 pages). So the batch ends after its current page while
- * anyone waits here, and the thread waits for them before its next one.
+ * the thread, which drops it between batches only to take it again (with
+ * sleep_millisecs 0), could keep a writer of run waiting batch after
+ * batch. So the thread waits for those waiting here before its next batch.
  */
 static void ksmod_thread_lock(void)
 {
@@ -585,10 +587,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	}
 }
 
-/*
- * Scan up to @nr_pages pages, fewer when a tunable changes (@seq) or
- * someone waits in ksmod_thread_lock().
- */
+/* Scan up to @nr_pages pages, fewer when a tunable changes (@seq). */
 static void ksmod_do_scan(unsigned int nr_pages, int seq)
 {
 	struct ksmod_rmap_item *item;
@@ -597,8 +596,7 @@ static void ksmod_do_scan(unsigned int nr_pages, int seq)
 	ksmod_batches++;
 	while (nr_pages--) {
 		cond_resched();
-		if (atomic_read(&ksmod_tune_seq) != seq ||
-		    atomic_read(&ksmod_thread_waiters))
+		if (atomic_read(&ksmod_tune_seq) != seq)
 			return;
 		item = ksmod_scan_next(&page);
 		if (!item)
@@ -718,7 +716,6 @@ int ksmod_set_run(unsigned long run)
 
 	if (run > KSMOD_RUN_UNMERGE)
 		return -EINVAL;
-	ksmod_tuned();
 	ksmod_thread_lock();
 	ksmod_wait_while_offlining();
 	if (ksmod_run != run) {
