@@ -85,8 +85,12 @@
 #                           hugepages-16kB/enabled): the bracketed word of
 #                           "always [madvise] never", or the number
 #   thp_put FILE VALUE      write it
+#   have_thp                true if the kernel has transparent huge pages
+#                           (not the rt flavours: CONFIG_TRANSPARENT_HUGEPAGE
+#                           is off there)
 #   thp_modes               the modes this kernel has: always madvise never,
-#                           and mthp16 mthp64 where multi-size THP exists
+#                           and mthp16 mthp64 where multi-size THP exists;
+#                           only never without THP
 #   thp_set MODE            switch the guest to MODE, then compact memory
 #   thp_restore             every THP setting back to its boot value (/init
 #                           calls it after each test)
@@ -533,7 +537,14 @@ thp_restore() {
 	done
 }
 
+# A kernel without CONFIG_TRANSPARENT_HUGEPAGE (Debian's rt flavours) has
+# no $THP: its one mode is never, which thp_set accepts as it is.
+have_thp() {
+	[ -d $THP ]
+}
+
 thp_modes() {
+	have_thp || { echo never; return 0; }
 	_tm="always madvise never"
 	[ -f $THP/hugepages-16kB/enabled ] && _tm="$_tm mthp16"
 	[ -f $THP/hugepages-64kB/enabled ] && _tm="$_tm mthp64"
@@ -547,6 +558,11 @@ thp_set() {
 	mthp64) _ts_top=never _ts_kb=64 ;;
 	*) echo "thp_set: no mode '$1'" >&2; return 1 ;;
 	esac
+	if ! have_thp; then
+		[ "$1" = never ] && return 0
+		echo "thp_set: this kernel has no transparent huge pages" >&2
+		return 1
+	fi
 	if [ -n "$_ts_kb" ] && [ ! -f "$THP/hugepages-${_ts_kb}kB/enabled" ]; then
 		echo "thp_set: this kernel has no ${_ts_kb} kB THP" >&2
 		return 1
