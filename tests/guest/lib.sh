@@ -422,10 +422,14 @@ stock_load() {
 }
 
 # zram_swap SIZE: swap on a zram device of SIZE (the test needs a
-# "# ksmod-modules: zram" line); zram_swap_off: gone again
+# "# ksmod-modules: zram lzo_rle" line: 6.1's default compressor lzo-rle
+# is a module in Debian's 6.1 cloud flavour, built in elsewhere);
+# zram_swap_off: gone again
 zram_swap() {
-	stock_load zram num_devices=1 &&
-		echo "$1" >/sys/block/zram0/disksize &&
+	stock_load zram num_devices=1 || return 1
+	_zc=$(sed -n 's/.*\[\([^]]*\)\].*/\1/p' /sys/block/zram0/comp_algorithm)
+	[ -z "$_zc" ] || modprobe "$(echo "$_zc" | tr - _)" 2>/dev/null
+	echo "$1" >/sys/block/zram0/disksize &&
 		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
 }
 zram_swap_off() { swapoff /dev/zram0; }
