@@ -6,7 +6,9 @@
 #                          kernel if its headers are installed, else the
 #                          newest installed kernel)
 #   make kernels           build for every target kernel installed
-#   make check             set up, build and run the guest tests (both kernels)
+#   make check             set up, build and run the guest tests (both generic
+#                          kernels; KERNELS=all: also the cloud and rt
+#                          flavours, KERNELS="6.12-rt ..." to choose)
 #   make check-debug       the guest tests on a 6.12 debug kernel (KASAN,
 #                          lockdep, ...; scripts/debug-kernel builds or reuses it)
 #   make soak              the long test under load (tests/soak/soak.sh), 600 s
@@ -54,8 +56,10 @@ kernels:
 	@test -n "$(TARGET_KERNELS)" || { echo "no target kernel installed: make setup" >&2; exit 1; }
 	@set -e; for k in $(TARGET_KERNELS); do $(MAKE) --no-print-directory KVER=$$k module; done
 
+# KERNELS: 6.1 6.12 (default, CI), a flavour 6.1-cloud 6.1-rt 6.12-cloud
+# 6.12-rt, or all (the six; scripts/setup --flavours installs the four).
 check:
-	tests/run -j
+	tests/run -j $(addprefix -k ,$(KERNELS))
 
 comma := ,
 space := $(subst ,, )

@@ -314,7 +314,13 @@ int ksmod_try_share_anon_rmap(struct page *page)
  */
 int ksmod_split_page(struct page *page)
 {
-#ifdef KSMOD_HAVE_SPLIT_TO_ORDER
+#if !IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
+	/*
+	 * No THP (Debian's rt flavours): an anonymous folio is never large
+	 * here, and the kernel has no split function to call.
+	 */
+	return -EBUSY;
+#elif defined(KSMOD_HAVE_SPLIT_TO_ORDER)
 	return ksym.compat.split_huge_page_to_list_to_order(page, NULL, 0);
 #else
 	return ksym.compat.split_huge_page_to_list(page, NULL);

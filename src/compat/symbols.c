@@ -28,7 +28,9 @@ struct ksym ksmod_compat_symtab[] = {
 #else
 	KSYM_COMPAT(follow_page, KSYM_REQUIRED | KSYM_CALLED),
 #endif
-#ifdef KSMOD_HAVE_SPLIT_TO_ORDER
+/* without THP (Debian's rt flavours) the kernel has only an inline stub */
+#if !IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
+#elif defined(KSMOD_HAVE_SPLIT_TO_ORDER)
 	KSYM_COMPAT(split_huge_page_to_list_to_order,
 		    KSYM_REQUIRED | KSYM_CALLED),
 #else

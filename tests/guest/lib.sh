@@ -86,8 +86,12 @@
 #                           hugepages-16kB/enabled): the bracketed word of
 #                           "always [madvise] never", or the number
 #   thp_put FILE VALUE      write it
+#   have_thp                true if the kernel has transparent huge pages
+#                           (not the rt flavours: CONFIG_TRANSPARENT_HUGEPAGE
+#                           is off there)
 #   thp_modes               the modes this kernel has: always madvise never,
-#                           and mthp16 mthp64 where multi-size THP exists
+#                           and mthp16 mthp64 where multi-size THP exists;
+#                           only never without THP
 #   thp_set MODE            switch the guest to MODE, then compact memory
 #   thp_restore             every THP setting back to its boot value (/init
 #                           calls it after each test)
@@ -424,10 +428,14 @@ stock_load() {
 }
 
 # zram_swap SIZE: swap on a zram device of SIZE (the test needs a
-# "# ksmod-modules: zram" line); zram_swap_off: gone again
+# "# ksmod-modules: zram lzo_rle" line: 6.1's default compressor lzo-rle
+# is a module in Debian's 6.1 cloud flavour, built in elsewhere);
+# zram_swap_off: gone again
 zram_swap() {
-	stock_load zram num_devices=1 &&
-		echo "$1" >/sys/block/zram0/disksize &&
+	stock_load zram num_devices=1 || return 1
+	_zc=$(sed -n 's/.*\[\([^]]*\)\].*/\1/p' /sys/block/zram0/comp_algorithm)
+	[ -z "$_zc" ] || modprobe "$(echo "$_zc" | tr - _)" 2>/dev/null
+	echo "$1" >/sys/block/zram0/disksize &&
 		mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
 }
 zram_swap_off() { swapoff /dev/zram0; }
@@ -539,7 +547,14 @@ thp_restore() {
 	done
 }
 
+# A kernel without CONFIG_TRANSPARENT_HUGEPAGE (Debian's rt flavours) has
+# no $THP: its one mode is never, which thp_set accepts as it is.
+have_thp() {
+	[ -d $THP ]
+}
+
 thp_modes() {
+	have_thp || { echo never; return 0; }
 	_tm="always madvise never"
 	[ -f $THP/hugepages-16kB/enabled ] && _tm="$_tm mthp16"
 	[ -f $THP/hugepages-64kB/enabled ] && _tm="$_tm mthp64"
@@ -553,6 +568,11 @@ thp_set() {
 	mthp64) _ts_top=never _ts_kb=64 ;;
 	*) echo "thp_set: no mode '$1'" >&2; return 1 ;;
 	esac
+	if ! have_thp; then
+		[ "$1" = never ] && return 0
+		echo "thp_set: this kernel has no transparent huge pages" >&2
+		return 1
+	fi
 	if [ -n "$_ts_kb" ] && [ ! -f "$THP/hugepages-${_ts_kb}kB/enabled" ]; then
 		echo "thp_set: this kernel has no ${_ts_kb} kB THP" >&2
 		return 1

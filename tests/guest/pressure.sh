@@ -14,7 +14,7 @@
 # in again and merge again (ksm_merge -S, -s); merged pages move to the
 # other node (-m); and 4 processes (16 contents) merge while compaction
 # runs. A mode stops at its first failure.
-# ksmod-modules: zram
+# ksmod-modules: zram lzo_rle
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 

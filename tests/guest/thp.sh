@@ -24,6 +24,12 @@
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
+# Debian's rt flavours have no transparent huge pages
+if ! have_thp; then
+	t_skip "merging within and across huge pages, as the kernel" "this kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)"
+	t_done
+fi
+
 K=/sys/module/ksmod/ksm
 KK=/sys/kernel/mm/ksm
 CASES="nonhead twins zero0 zero1"

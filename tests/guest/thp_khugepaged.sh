@@ -28,6 +28,12 @@
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
+# Debian's rt flavours have no transparent huge pages
+if ! have_thp; then
+	t_skip "merged ranges that khugepaged collapses again" "this kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)"
+	t_done
+fi
+
 K=/sys/module/ksmod/ksm
 KK=/sys/kernel/mm/ksm
 FAST="echo 100 > $THP/khugepaged/scan_sleep_millisecs; echo 100 > $THP/khugepaged/alloc_sleep_millisecs"

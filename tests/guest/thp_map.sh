@@ -22,6 +22,12 @@
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
+# Debian's rt flavours have no transparent huge pages
+if ! have_thp; then
+	t_skip "merging huge pages mapped in part, by ptes, after fork" "this kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE)"
+	t_done
+fi
+
 K=/sys/module/ksmod/ksm
 KK=/sys/kernel/mm/ksm
 CASES="half ptemapped fork"

@@ -16,7 +16,7 @@
 # ksmod unloads; the harness fails on any splat (the guests boot with
 # slub_debug on ksmod's caches).
 # ksmod-programs: redis-server
-# ksmod-modules: zram
+# ksmod-modules: zram lzo_rle
 # ksmod-timeout: 7200
 # shellcheck disable=SC2154 # NAME_pid...: set by dm_start
 # shellcheck source=tests/guest/lib.sh
