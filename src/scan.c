@@ -712,13 +712,15 @@ static int ksmod_scan_thread(void *unused)
  */
 int ksmod_set_run(unsigned long run)
 {
+	bool changed;
 	int err = 0;
 
 	if (run > KSMOD_RUN_UNMERGE)
 		return -EINVAL;
 	ksmod_thread_lock();
 	ksmod_wait_while_offlining();
-	if (ksmod_run != run) {
+	changed = ksmod_run != run;
+	if (changed) {
 		WRITE_ONCE(ksmod_run, run);
 		if (run == KSMOD_RUN_UNMERGE) {
 			err = ksmod_unmerge_all();
@@ -737,6 +739,12 @@ int ksmod_set_run(unsigned long run)
 	}
 	mutex_unlock(&ksmod_thread_mutex);
 
+	/*
+	 * The thread may be asleep either way: stopped, or in the sleep
+	 * after a batch of a run the writer has just stopped and restarted.
+	 */
+	if (changed)
+		ksmod_tuned();
 	if (run == KSMOD_RUN_MERGE)
 		wake_up_interruptible(&ksmod_thread_wait);
 	return err;
