@@ -1592,6 +1592,15 @@ static void op_range_ioctl(struct thr *t, int unreg)
 		if (pct(t, 50))
 			req.start = req.len = 0;
 	}
+	/*
+	 * Not pid 1 whole: it would stay merge-any after the test (on 6.12
+	 * unload hands such a process to the kernel's KSM), and so would
+	 * every process the guest's init forks later, the kernel's for good.
+	 */
+	if (req.flags == KSMOD_RANGE_WHOLE && cls == P_INIT) {
+		req.pid = 0;
+		cls = P_SELF0;
+	}
 	allowed = madv_args(r.s, r.len, unreg ? MADV_UNMERGEABLE : MADV_MERGEABLE,
 			    &decided);
 	if (!decided)
