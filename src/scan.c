@@ -15,9 +15,11 @@
  * counts ksmod_tune_seq up, a batch in progress ends after its current
  * page, and a sleeping thread wakes to start a batch with the new values.
  * A write to run, as in the kernel, returns when the batch in progress
- * has ended (tools count on it: the kernel's ksm_tests writes run=1, then
- * counts two full scans from the one it reads; the batch running on would
- * make that one pass short).
+ * has ended, or later, as the mutex falls (tools count on it: the kernel's
+ * ksm_tests writes run=1, then counts two full scans from the one it
+ * reads). Ending the batch at once for run, or letting its writer in at
+ * the very next batch, both made ksm_tests -N -m 1 fail every try: the
+ * page it had just madvised got one visit too few.
  */
 #include "ksmod.h"
 
@@ -89,20 +91,6 @@ static unsigned long ksmod_offline_flags;
 static DECLARE_WAIT_QUEUE_HEAD(ksmod_iter_wait);	/* a tunable changed */
 static atomic_t ksmod_tune_seq = ATOMIC_INIT(0);
 static struct task_struct *ksmod_thread;
-
-/*
- * Take ksmod_thread_mutex from outside the thread, as the kernel's stores
- * take ksm_thread_mutex: when the batch in progress ends, or later, as the
- * mutex falls (with sleep_millisecs 0 the thread may take it again first).
- * Not fairer on purpose: letting a writer of run in at the very next
- * batch made the kernel's ksm_tests -N -m 1 fail every try (it counts two
- * full scans from the one it reads after writing run=1, and a page it had
- * just madvised then got one visit too few).
- */
-static void ksmod_thread_lock(void)
-{
-	mutex_lock(&ksmod_thread_mutex);
-}
 
 /* batches run since load, under ksmod_thread_mutex */
 static unsigned long ksmod_batches;
@@ -291,7 +279,7 @@ static void ksmod_advisor_stop_scan(void)
  */
 void ksmod_set_advisor(unsigned int mode)
 {
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	if (ksmod_advisor != mode) {
 		WRITE_ONCE(ksmod_advisor, mode);
 		if (mode == KSMOD_ADVISOR_SCAN_TIME) {
@@ -710,7 +698,7 @@ int ksmod_set_run(unsigned long run)
 
 	if (run > KSMOD_RUN_UNMERGE)
 		return -EINVAL;
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	ksmod_wait_while_offlining();
 	changed = ksmod_run != run;
 	if (changed) {
@@ -779,7 +767,7 @@ int ksmod_set_merge_across_nodes(unsigned long knob)
 
 	if (knob > 1)
 		return -EINVAL;
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	ksmod_wait_while_offlining();
 	if (ksmod_merge_across_nodes != knob) {
 		if (ksmod_pages_shared || !ksmod_stable_empty()) {
@@ -812,7 +800,7 @@ int ksmod_set_max_page_sharing(unsigned long value)
 		return -EINVAL;
 	if (knob == READ_ONCE(ksmod_max_page_sharing))
 		return 0;
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	ksmod_wait_while_offlining();
 	if (ksmod_max_page_sharing != knob) {
 		if (ksmod_pages_shared || !ksmod_stable_empty()) {
@@ -862,7 +850,7 @@ static int ksmod_set_domain_knob(unsigned int *knob, unsigned int value,
 {
 	int err = 0;
 
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	ksmod_wait_while_offlining();
 	if (*knob != value && rekeys) {
 		err = ksmod_unmerge_all();
@@ -934,13 +922,13 @@ static int ksmod_memory_callback(struct notifier_block *nb,
 
 	switch (action) {
 	case MEM_GOING_OFFLINE:
-		ksmod_thread_lock();
+		mutex_lock(&ksmod_thread_mutex);
 		set_bit(KSMOD_OFFLINING, &ksmod_offline_flags);
 		mutex_unlock(&ksmod_thread_mutex);
 		break;
 	case MEM_OFFLINE:
 	case MEM_CANCEL_OFFLINE:
-		ksmod_thread_lock();
+		mutex_lock(&ksmod_thread_mutex);
 		if (action == MEM_OFFLINE)
 			ksmod_stable_prune(mn->start_pfn,
 					   mn->start_pfn + mn->nr_pages);
@@ -984,7 +972,7 @@ void ksmod_scan_stop(void)
 /* Keep scans, memory offlining and run=2 off the trees (unload). */
 void ksmod_scan_lock(void)
 {
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	ksmod_wait_while_offlining();
 }
 
@@ -1003,7 +991,7 @@ void ksmod_scan_exit(void)
 /* debugfs "scan" */
 void ksmod_scan_show(struct seq_file *m)
 {
-	ksmod_thread_lock();
+	mutex_lock(&ksmod_thread_mutex);
 	seq_printf(m, "batches %lu\n", ksmod_batches);
 	seq_printf(m, "seqnr %lu\n", ksmod_scan_seqnr);
 	mutex_unlock(&ksmod_thread_mutex);
