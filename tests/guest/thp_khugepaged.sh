@@ -47,6 +47,17 @@ churn() {
 	_ss=""
 	[ -f "$1/smart_scan" ] && _ss="; echo 0 > $1/smart_scan"
 	tm "$2" -k "$1" -h huge -d 8 -b "$FAST" -x "$SLOW$_ss" khugepaged
+	# The kernel's run shows what to expect; 6.1's KSM once did not
+	# reach the ideal in its first merge's 60 s (CI, a loaded host): it
+	# gets a second try, its first failure shown. ksmod gets one try.
+	if [ "$2" = kernel ] && [ "$(tm_val "$2" result)" != ok ]; then
+		diag "$2: a first try failed:"
+		diag_file "$2.out"
+		kwrite "$1/run" 2
+		thp_restore
+		thp_set always
+		tm "$2" -k "$1" -h huge -d 8 -b "$FAST" -x "$SLOW$_ss" khugepaged
+	fi
 	[ -f "$1/smart_scan" ] && kwrite "$1/smart_scan" 1
 	t_tm "$2" "$2: merged ranges collapsed by khugepaged for 8 s, split and merged again: frames, counters, bytes"
 	_c=$(tm_val "$2" khugepaged_collapsed)

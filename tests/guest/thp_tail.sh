@@ -17,7 +17,8 @@
 # tools written for the kernel's KSM wait: 10 pages of one content,
 # MADV_MERGEABLE, run=1, and once full_scans has grown by 2, pages_shared
 # must read 1 and pages_sharing 9 (thp_merge twoscans), 3 times, on both.
-# A failed ksmod run is not repeated (each waits up to $TM_SECS s).
+# A failed ksmod run is not repeated (each waits up to $TM_SECS s); a
+# failed run of the kernel's KSM gets a second try.
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 
@@ -38,6 +39,17 @@ tail_runs() {
 		ksm_merge -k "$_d" -t "$TM_SECS" -E "$(thp_want "$_mode")" \
 			4 2048 64 >"$_o" 2>&1
 		_rc=$?
+		# The kernel's runs show what to expect; its KSM once stayed
+		# short of 64 frames for 20 s on 6.12 (THP always, run 3):
+		# a failed kernel run gets a second try, its first failure
+		# shown. ksmod's runs get one try.
+		if [ $_rc != 0 ] && [ "$_who" = kernel ]; then
+			diag "$_who, THP $_mode, run $_i failed a first try:"
+			diag_file "$_o"
+			ksm_merge -k "$_d" -t "$TM_SECS" -E "$(thp_want "$_mode")" \
+				4 2048 64 >"$_o" 2>&1
+			_rc=$?
+		fi
 		_ms=$(awk '$1 == "merge_ms" { print $2 }' "$_o")
 		_thp=$(sed -n 's/^thp_pages \([0-9]*\) of.*/\1/p' "$_o")
 		_desc="$_who, THP $_mode, run $_i: 4 x 2048 pages, 64 contents, exactly 64 frames, bytes intact (${_ms} ms, ${_thp} pages in huge pages before)"
