@@ -105,6 +105,8 @@ static const struct metric {
 	  "Depth in the cgroup v2 hierarchy of a merge domain under merge_domain cgroup (merge_domain_cgroup_level)." },
 	{ "merge_zero_across_domains", "merge_zero_across_domains", "gauge", 0,
 	  "1 if pages of zeroes merge across merge domains (merge_zero_across_domains)." },
+	{ "merge_new_page", "merge_new_page", "gauge", 0,
+	  "1 if each new KSM page is a freshly allocated copy (merge_new_page)." },
 };
 
 /*

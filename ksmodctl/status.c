@@ -52,6 +52,7 @@ static const struct {
 	{ "merge_domain", "whose pages may merge with whose" },
 	{ "merge_domain_cgroup_level", "cgroup depth of a domain" },
 	{ "merge_zero_across_domains", "1: empty pages merge across domains" },
+	{ "merge_new_page", "1: a merge copies into a fresh page" },
 };
 
 struct ksm_file {

@@ -14,6 +14,13 @@
  * never followed by a merge under it; AnonExclusive is cleared the same
  * way, and secondary MMUs are told through mmu-notifier invalidation.
  *
+ * With merge_new_page=1 the first merge of two pages copies their content
+ * into a freshly allocated page instead (charged to the memcg of the
+ * process whose page is being scanned, on the node of its page), and
+ * both ptes are pointed at that: no process chooses, by what it mapped
+ * where, the physical page the others will share (a Flip Feng Shui
+ * attacker's aim). It costs one allocation and one copy per KSM page.
+ *
  * With use_zero_pages=1, a page of zeroes is not merged with its like but
  * replaced by the zero page, marked and counted as the kernel's KSM does
  * (compat/mm.c: on 6.12 a dirty, counted pte; on 6.1 a plain one that
@@ -42,8 +49,42 @@
 #include "merge.h"
 #include "registry.h"
 #include "rmap.h"
+#include "scan.h"
 #include "stable_tree.h"
 #include "symbols.h"
+
+unsigned int ksmod_merge_new_page;
+module_param_named(merge_new_page, ksmod_merge_new_page, uint, 0);
+MODULE_PARM_DESC(merge_new_page,
+		 "value of ksm/merge_new_page at load (default 0)");
+
+/* Can a fresh KSM page be charged as the kernel charges an anon page? */
+static bool ksmod_can_charge(void)
+{
+#ifdef CONFIG_MEMCG
+	return mem_cgroup_disabled() || ksym.__mem_cgroup_charge;
+#else
+	return true;
+#endif
+}
+
+/**
+ * ksmod_set_merge_new_page() - the merge_new_page tunable
+ * @on:	0 or 1
+ *
+ * KSM pages merged in place before it was set stay where they are (run=2
+ * then run=1 re-merges them all into fresh pages).
+ *
+ * Return: 0, or -EOPNOTSUPP when the kernel's charge function was not
+ * found (memory cgroups on).
+ */
+int ksmod_set_merge_new_page(unsigned long on)
+{
+	if (on && !ksmod_can_charge())
+		return -EOPNOTSUPP;
+	WRITE_ONCE(ksmod_merge_new_page, !!on);
+	return 0;
+}
 
 /* xxhash, as the kernel's KSM: several times cheaper per page than jhash2 */
 u32 ksmod_checksum(struct page *page)
@@ -304,6 +345,73 @@ int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page)
 	return err;
 }
 
+/*
+ * A fresh KSM page (no node yet) holding a copy of @page, on its node,
+ * charged to @item's mm, on the LRU; one reference, ours. NULL when no
+ * memory. Whether @page still holds that content is checked again when
+ * each pte is moved (write-protected first, then compared).
+ */
+static struct page *ksmod_new_ksm_page(struct ksmod_rmap_item *item,
+				       struct page *page)
+{
+	gfp_t gfp = GFP_HIGHUSER_MOVABLE | __GFP_NOWARN;
+	struct folio *folio = page_folio(page), *kfolio;
+
+	/* each node's pages have their own trees: stay on @page's node */
+	if (!READ_ONCE(ksmod_merge_across_nodes))
+		gfp |= __GFP_THISNODE;
+	kfolio = __folio_alloc_node(gfp, 0, page_to_nid(page));
+	if (!kfolio)
+		return NULL;
+#ifdef CONFIG_MEMCG
+	if (!mem_cgroup_disabled() &&
+	    ksym.__mem_cgroup_charge(kfolio, item->mm, GFP_KERNEL)) {
+		folio_put(kfolio);
+		return NULL;
+	}
+#endif
+	/*
+	 * As the kernel's ksm_might_need_to_copy(): a machine-check-safe
+	 * copy, so that a memory error in @page fails the merge, not the
+	 * kernel (x86 takes neither address nor VMA)
+	 */
+	if (copy_mc_user_highpage(&kfolio->page, page, 0, NULL)) {
+		folio_put(kfolio);
+		return NULL;
+	}
+	kfolio->index = folio->index + folio_page_idx(folio, page);
+	__folio_mark_uptodate(kfolio);
+	__folio_set_swapbacked(kfolio);
+	/* as a page upgraded in place: nothing else holds this content */
+	folio_set_dirty(kfolio);
+	ksmod_folio_set_node(kfolio, NULL);
+	folio_add_lru(kfolio);
+	return &kfolio->page;
+}
+
+/* ksmod_merge_two_pages() into a fresh page: merge_new_page=1 */
+static struct page *ksmod_merge_two_new(struct ksmod_rmap_item *item,
+					struct page *page,
+					struct ksmod_rmap_item *tree_item,
+					struct page *tree_page)
+{
+	struct page *kpage = ksmod_new_ksm_page(item, page);
+
+	if (!kpage)
+		return NULL;
+	if (ksmod_merge_with_ksm_page(item, page, kpage))
+		goto fail;
+	if (ksmod_merge_with_ksm_page(tree_item, tree_page, kpage)) {
+		ksmod_break_cow(item);
+		goto fail;
+	}
+	return kpage;
+fail:
+	/* mapped nowhere now: this frees it (and uncharges it) */
+	put_page(kpage);
+	return NULL;
+}
+
 /**
  * ksmod_merge_two_pages() - make @page a KSM page and map it for both
  * @item:	@page's rmap item
@@ -311,13 +419,18 @@ int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page)
  * @tree_item:	the rmap item of its twin in the unstable tree
  * @tree_page:	the twin's page, referenced
  *
- * Return: the new KSM page (@page), or NULL.
+ * With merge_new_page=1 the KSM page is a fresh copy instead, and the
+ * reference returned with it is the caller's to drop.
+ *
+ * Return: the new KSM page (@page, or the fresh one), or NULL.
  */
 struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 				   struct page *page,
 				   struct ksmod_rmap_item *tree_item,
 				   struct page *tree_page)
 {
+	if (READ_ONCE(ksmod_merge_new_page))
+		return ksmod_merge_two_new(item, page, tree_item, tree_page);
 	if (ksmod_merge_with_ksm_page(item, page, NULL))
 		return NULL;
 	if (ksmod_merge_with_ksm_page(tree_item, tree_page, page)) {

@@ -569,6 +569,8 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 		ksmod_break_cow(tree_item);
 		ksmod_break_cow(item);
 	}
+	if (kpage != page)	/* merge_new_page's fresh page */
+		put_page(kpage);
 }
 
 /* Scan up to @nr_pages pages, fewer when a tunable changes (@seq). */

@@ -21,6 +21,7 @@
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
 #include <linux/ksm.h>
+#include <linux/memcontrol.h>
 #include <linux/module.h>
 #include <linux/ptrace.h>
 #include <linux/string.h>
@@ -58,6 +59,9 @@ static struct ksym ksmod_symtab[] = {
 	KSYM(anon_vma_interval_tree_iter_next, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(lru_add_drain_all, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(folio_free_swap, KSYM_REQUIRED | KSYM_CALLED),
+#ifdef CONFIG_MEMCG
+	KSYM(__mem_cgroup_charge, KSYM_CALLED),
+#endif
 };
 
 /**

@@ -77,6 +77,11 @@ struct ksmod_symbols {
 		unsigned long last);
 	void (*lru_add_drain_all)(void);
 	bool (*folio_free_swap)(struct folio *folio);
+#ifdef CONFIG_MEMCG
+	/* merge_new_page=1 charges the fresh KSM page (optional) */
+	int (*__mem_cgroup_charge)(struct folio *folio, struct mm_struct *mm,
+				   gfp_t gfp);
+#endif
 	struct ksmod_compat_symbols compat;
 };
 

@@ -15,6 +15,7 @@
 #include <linux/sysfs.h>
 
 #include "domain.h"
+#include "merge.h"
 #include "mm_hooks.h"
 #include "rmap.h"
 #include "scan.h"
@@ -136,6 +137,8 @@ KSMOD_TUNABLE_ATTR(merge_domain_cgroup_level, KSMOD_PARSE_UINT,
 KSMOD_TUNABLE_ATTR(merge_zero_across_domains, KSMOD_PARSE_BOOL,
 		   ksmod_merge_zero_across_domains,
 		   ksmod_set_merge_zero_across_domains);
+KSMOD_TUNABLE_ATTR(merge_new_page, KSMOD_PARSE_BOOL, ksmod_merge_new_page,
+		   ksmod_set_merge_new_page);
 
 KSMOD_TUNABLE_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
 		   ksmod_max_page_sharing, ksmod_set_max_page_sharing);
@@ -329,6 +332,7 @@ static struct attribute *ksmod_ksm_attrs[] = {
 	&merge_domain_attr.attr,
 	&merge_domain_cgroup_level_attr.kattr.attr,
 	&merge_zero_across_domains_attr.kattr.attr,
+	&merge_new_page_attr.kattr.attr,
 	NULL,
 };
 

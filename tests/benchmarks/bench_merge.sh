@@ -6,10 +6,12 @@
 # scanner kthread's CPU time for it, with the kernel's KSM (ksmd, ksmod not
 # loaded) and with ksmod (kthread "ksmod"), same pages_to_scan and
 # sleep_millisecs. Repetitions alternate: kernel, then ksmod loaded for its
-# run and unloaded again; repetition 0 is a warm-up (the first merge after
+# run and unloaded again; ksmod also runs a job of NPAGES / 2 contents
+# (many KSM pages) with merge_new_page=0, then 1 (a fresh page per KSM
+# page: what that costs); repetition 0 is a warm-up (the first merge after
 # boot is slower on 6.12) that tests/bench leaves out of its statistics.
 # Data lines for tests/bench:
-#     bench merge ksm|ksmod REP KEY VALUE
+#     bench merge ksm|ksmod|ksmodip|ksmodnew REP KEY VALUE
 # Parameters from the kernel command line (tests/bench sets them):
 #     ksmbench.nproc ksmbench.mib ksmbench.distinct ksmbench.pts
 #     ksmbench.sleep ksmbench.mreps
@@ -48,10 +50,10 @@ for f in use_zero_pages merge_across_nodes smart_scan max_page_sharing; do
 	[ -r $K/$f ] && echo "bench merge config ksm_$f $(cat $K/$f)"
 done
 
-# one KSM_NAME SYSFS KTHREAD REP
+# one KSM_NAME SYSFS KTHREAD REP [DISTINCT]
 one() {
 	bench_merge -k "$2" -n "$3" -t 120 -p "$PTS" -s "$SLEEP" \
-		"$NPROC" "$NPAGES" "$DISTINCT" >/tmp/bench_merge.out 2>&1
+		"$NPROC" "$NPAGES" "${5:-$DISTINCT}" >/tmp/bench_merge.out 2>&1
 	_rc=$?
 	sed "s/^/bench merge $1 $4 /" /tmp/bench_merge.out
 	return $_rc
@@ -69,6 +71,14 @@ while [ $i -lt "$REPS" ]; do
 	t_ok "ksmod max_page_sharing -> $TOTAL" kwrite $M/max_page_sharing "$TOTAL"
 	one ksmod $M ksmod $i
 	t_is "ksmod run $i: full merge, unmerge (bench_merge status)" $? 0
+	# merge_new_page costs per KSM page: compare in place with fresh
+	# pages on a job that makes many (NPAGES / 2 contents)
+	t_ok "ksmod merge_new_page=0" kwrite $M/merge_new_page 0
+	one ksmodip $M ksmod $i $((NPAGES / 2))
+	t_is "ksmod run $i, $((NPAGES / 2)) contents (bench_merge status)" $? 0
+	t_ok "ksmod merge_new_page=1" kwrite $M/merge_new_page 1
+	one ksmodnew $M ksmod $i $((NPAGES / 2))
+	t_is "ksmod merge_new_page=1 run $i, $((NPAGES / 2)) contents (bench_merge status)" $? 0
 	t_ok "ksmod unloads" ksmod_unload
 done
 

@@ -120,6 +120,7 @@ toggler() {
 		11)
 			tw merge_zero_across_domains $((RANDOM % 2)) EBUSY ENOMEM
 			tw merge_domain_cgroup_level $((RANDOM % 3)) EBUSY ENOMEM
+			tw merge_new_page $((RANDOM % 2))
 			;;
 		*) tw run 1 ;;
 		esac

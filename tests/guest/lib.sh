@@ -49,6 +49,8 @@
 #                           $KSMOD_RMMOD_TIMEOUT s
 #   ksm_counts SHD SHG      true if ksmod's pages_shared, pages_sharing are
 #                           SHD, SHG (for wait_for)
+#   wait_full_scans N [DIR] wait until N more full scans of ksmod (or of
+#                           the KSM of DIR) have ended, 60 s at most
 #   ksmod_loaded            true if the ksmod module is loaded
 #   ksmod_refcnt            print the module's reference count
 #   helper_load NAME [P=V]  insmod /lib/ksmod/NAME.ko (test helper modules)
@@ -369,6 +371,13 @@ wait_for() {
 # those (for wait_for)
 ksm_counts() {
 	[ "$(cat /sys/module/ksmod/ksm/pages_shared) $(cat /sys/module/ksmod/ksm/pages_sharing)" = "$1 $2" ]
+}
+
+# wait_full_scans N [DIR]: true once N more full scans have ended (60 s)
+wait_full_scans() {
+	_wfs_d=${2:-/sys/module/ksmod/ksm}
+	_wfs=$(($(cat "$_wfs_d/full_scans") + $1))
+	wait_for 60 sh -c "[ \$(cat $_wfs_d/full_scans) -ge $_wfs ]"
 }
 
 ksmod_loaded() {
