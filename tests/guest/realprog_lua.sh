@@ -17,7 +17,7 @@
 # rmmod; no bad page or rss-counter state.
 # The steps: tests/guest/share/realprog.sh.
 # ksmod-programs: lua5.4
-# ksmod-timeout: 400
+# ksmod-timeout: 520
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 # shellcheck source=tests/guest/share/realprog.sh

@@ -14,7 +14,7 @@
 # rmmod; no bad page or rss-counter state.
 # The steps: tests/guest/share/realprog.sh.
 # ksmod-programs: redis-server
-# ksmod-timeout: 400
+# ksmod-timeout: 520
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
 # shellcheck source=tests/guest/share/realprog.sh

@@ -23,6 +23,12 @@
 #        again; `ksmodctl unregister` of two instances (their data intact);
 #        rmmod with the other two still merged is refused (in use; data
 #        intact), run=2 and rmmod unload (data intact).
+#   C    a container: instances 0 and 1 in a cgroup, 2 in a nested one,
+#        3 outside; `ksmodctl register --cgroup --follow 1`: the three
+#        inside merge (at least 2/3 of the floor), 3 does not; moved in, 3
+#        merges; moved out, 0 is unmerged; `status --cgroup` counts the
+#        three; `unregister --cgroup` unmerges them; every key reads back
+#        exactly.
 #   B    ksmod loaded, instances started under prctl_exec: merged without
 #        ksmodctl, as much as in A, every key reads back exactly, `ksmodctl
 #        ranges` and ksm_merging_pages show them.
@@ -226,6 +232,24 @@ oracle() {
 	[ -n "$dup" ] || dup=1 merged=0
 }
 
+# oracle_merged DIR: oracle; when fewer than 95% of the duplicated pages
+# share a frame, let DIR's KSM settle again (at most twice) and look once
+# more: khugepaged may have just collapsed ranges of merged pages (it
+# copies KSM pages into a new huge page, up to max_ptes_shared of them;
+# seen on 6.1 after the write load: 724 of 7259 pages, thp_collapse_alloc
+# up by 5), which the scanner splits and merges again. A page that never
+# merges still fails.
+oracle_merged() {
+	oracle
+	_n=0
+	while [ "$merged" -lt $((dup * 95 / 100)) ] && [ $_n -lt 2 ]; do
+		diag "$merged of $dup duplicated pages share a frame ($(grep -E '^thp_(collapse_alloc|split_page) ' /proc/vmstat | tr '\n' ' ')): settle again"
+		settle "$1"
+		oracle
+		_n=$((_n + 1))
+	done
+}
+
 # t_saving DESC GOT WANT: GOT >= WANT (integers). On a slow kernel
 # (ksmod.slow, the debug lane) a shortfall is a SKIP with the figures: what
 # merges there depends on how much scanning the time allowed, and that lane
@@ -273,6 +297,7 @@ thp_report() {
 # kernel's KSM gets its settings back; then lib.sh's own exit check.
 _rp_exit() {
 	_rp_rc=$?
+	[ -z "${rp_follower-}" ] || kill "$rp_follower" 2>/dev/null
 	stop_all >/dev/null 2>&1
 	if [ -n "${old_run-}" ]; then
 		kwrite $KK/run 2
@@ -316,7 +341,7 @@ realprog_main() {
 		diag "ref: the kernel's KSM: pages_sharing $sharing ($(mib "$sharing")), general_profit $profit, full_scans $(cat $KK/full_scans), last growth at ${secs} s, 95% at ${secs95} s"
 		t_saving "ref: the kernel's KSM saves at least the floor" \
 			"$sharing" "$floor"
-		oracle
+		oracle_merged $KK
 		t_saving "ref: $merged of the $dup duplicated pages share a frame (>= 95%)" \
 			"$merged" $((dup * 95 / 100))
 		stop_all
@@ -335,7 +360,7 @@ realprog_main() {
 	compare() {
 		t_saving "$1: saving $(mib "$sharing") >= floor $(mib "$floor")" \
 			"$sharing" "$floor"
-		oracle
+		oracle_merged $K
 		t_saving "$1: $merged of the $dup duplicated pages share a frame (>= 95%)" \
 			"$merged" $((dup * 95 / 100))
 		if [ -n "$ref_sharing" ]; then
@@ -380,7 +405,7 @@ realprog_main() {
 	# every common key was changed in one instance: 3 still share it
 	t_saving "A: merges again, at least 2/3 of the floor" \
 		"$sharing" $((floor * 2 / 3))
-	oracle
+	oracle_merged $K
 	t_saving "A: $merged of the $dup duplicated pages share a frame again (>= 95%)" \
 		"$merged" $((dup * 95 / 100))
 
@@ -402,6 +427,48 @@ realprog_main() {
 	t_ok "A: no instance maps a KSM page" merging_none 0 1 2 3
 	stop_all
 	t_no_dmesg "A: no bad page or bad rss-counter state" 'Bad page|Bad rss-counter'
+
+	# --- C: a container: a cgroup subtree registered whole ---
+	CGR=/sys/fs/cgroup/rp_$RP
+	t_ok "C: ksmod loads, running" \
+		ksmod_load run=1 pages_to_scan=$PTS sleep_millisecs=$SLEEP ||
+		bail "cannot load ksmod"
+	mkdir -p $CGR/sub || bail "no cgroup v2 at /sys/fs/cgroup"
+	t_ok "C: 4 instances started plainly, loaded" start_all ||
+		bail "$RP does not start"
+	t_ok "C: instances 0, 1 into $CGR, 2 into $CGR/sub" sh -c \
+		"echo $(rp_pid 0) >$CGR/cgroup.procs && echo $(rp_pid 1) >$CGR/cgroup.procs && echo $(rp_pid 2) >$CGR/sub/cgroup.procs"
+	ksmodctl register --cgroup "/rp_$RP" --follow 1 >follow.out 2>&1 &
+	rp_follower=$!
+	t_ok "C: register --cgroup --follow: the 3 processes of the subtree" \
+		wait_for 10 grep -q "^registered 3 processes of $CGR\$" follow.out
+	settle $K
+	diag "C: ksmod: pages_sharing $sharing ($(mib "$sharing")), last growth at ${secs} s, 95% at ${secs95} s"
+	t_saving "C: the three merge: saving $(mib "$sharing") >= 2/3 of the floor" \
+		"$sharing" $((floor * 2 / 3))
+	t_ok "C: instances 0, 1, 2 map KSM pages" merging_none_not 0 1 2
+	t_ok "C: instance 3, outside, none" merging_none 3
+	echo "$(rp_pid 3)" >$CGR/cgroup.procs
+	t_ok "C: instance 3, moved in, merges" wait_for 60 merging_none_not 3
+	echo "$(rp_pid 0)" >/sys/fs/cgroup/cgroup.procs
+	t_ok "C: instance 0, moved out, is unmerged" wait_for 60 merging_none 0
+	t_match "C: status --cgroup: the three inside" \
+		"$(ksmodctl status --cgroup "/rp_$RP")" \
+		"^cgroup $CGR: 3 processes, 3 merged by ksmod\$"
+	t_ok "C: every instance answers with exactly its data" check_all
+	kill "$rp_follower"
+	wait "$rp_follower"
+	t_is "C: the follower stops on SIGTERM, status 0" $? 0
+	rp_follower=""
+	diag "C: follower: $(tr '\n' ';' <follow.out)"
+	t_is "C: unregister --cgroup: the three" \
+		"$(ksmodctl unregister --cgroup "/rp_$RP")" \
+		"unregistered 3 processes of $CGR"
+	t_ok "C: no instance maps a KSM page" wait_for 30 merging_none 0 1 2 3
+	t_ok "C: every instance's data is intact" check_all
+	stop_all
+	rmdir $CGR/sub $CGR
+	t_ok "C: rmmod ksmod" ksmod_unload
 
 	# --- B: prctl ---
 	# run=1 after the load, as in ref: the same job, timed the same way
