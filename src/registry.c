@@ -56,6 +56,7 @@
 #include "prctl.h"
 #include "registry.h"
 #include "rmap.h"
+#include "scan.h"
 #include "stable_tree.h"
 #include "symbols.h"
 
@@ -829,16 +830,18 @@ out:
  * @pid:	the process, 0 for the caller
  * @tag:	its tag, at most KSMOD_TAG_MAX
  *
- * Under merge_domain "tag" the new tag takes effect when the scanner next
- * enters the process, which breaks its KSM pages of the old tag first.
+ * Under merge_domain "tag" the new tag takes effect at once: the
+ * process's KSM pages of the old tag are broken before this returns.
  *
- * Return: 0, -ESRCH/-EPERM for @pid, or -ENOENT when ksmod does not merge
- * the process.
+ * Return: 0, -ESRCH/-EPERM for @pid, -ENOENT when ksmod does not merge
+ * the process; -ENOMEM/-EINTR when breaking its KSM pages failed (the tag
+ * is set, and the scanner breaks them when it next enters the process).
  */
 int ksmod_set_tag(pid_t pid, u64 tag)
 {
 	struct ksmod_mm_slot *slot;
 	struct mm_struct *mm;
+	int err;
 
 	mm = ksmod_get_mm(pid, PTRACE_MODE_ATTACH_REALCREDS);
 	if (IS_ERR(mm))
@@ -848,11 +851,15 @@ int ksmod_set_tag(pid_t pid, u64 tag)
 	if (slot)
 		slot->tag = tag;
 	spin_unlock(&ksmod_mm_lock);
-	mmput(mm);
-	if (!slot)
+	if (!slot) {
+		mmput(mm);
 		pr_info_ratelimited("SET_TAG: pid %d is not registered with ksmod\n",
 				    pid);
-	return slot ? 0 : -ENOENT;
+		return -ENOENT;
+	}
+	err = ksmod_rekey_now(slot);
+	mmput(mm);
+	return err;
 }
 
 /*

@@ -644,6 +644,39 @@ static void ksmod_wait_while_offlining(void)
 	}
 }
 
+/**
+ * ksmod_rekey_now() - give @slot's process its merge domain key at once
+ * @slot:	a registered process's slot; the caller holds its mm_users,
+ *		so that nothing frees the slot meanwhile
+ *
+ * What the scanner does when it next enters the process, done before the
+ * caller returns (SET_TAG): when the key changed, the KSM pages it maps,
+ * shared in its old domain, are broken and its rmap items freed, so that
+ * once the tag is set no write of it can time a page of the old domain.
+ * A cursor inside the process starts it again from its first page.
+ *
+ * Return: 0, or -ENOMEM/-EINTR when unmerging failed (the scanner tries
+ * again when it enters the process).
+ */
+int ksmod_rekey_now(struct ksmod_mm_slot *slot)
+{
+	struct mm_struct *mm = slot->mm;
+	int err = 0;
+
+	mutex_lock(&ksmod_thread_mutex);
+	ksmod_wait_while_offlining();
+	mmap_read_lock(mm);
+	if (!ksmod_slot_domain_ok(slot)) {
+		err = fatal_signal_pending(current) ? -EINTR : -ENOMEM;
+	} else if (slot == ksmod_scan_slot && !slot->rmap_list) {
+		ksmod_scan_address = 0;
+		ksmod_scan_rmap_list = &slot->rmap_list;
+	}
+	mmap_read_unlock(mm);
+	mutex_unlock(&ksmod_thread_mutex);
+	return err;
+}
+
 /* A tunable's store: the thread takes the new value at once. */
 static void ksmod_tuned(void)
 {

@@ -143,6 +143,9 @@ struct ksmod_mm_stats {
  *		merge_domain "tag" its pages merge only with those of
  *		processes of the same tag. Every process has tag 0 until given
  *		another; a child inherits its parent's over fork and exec.
+ *		A changed tag breaks the process's KSM pages of the old one
+ *		before the call returns (ENOMEM or EINTR if that failed: the
+ *		tag is set either way).
  */
 struct ksmod_domain_req {
 	__s32 pid;

@@ -19,6 +19,8 @@
 #     /dA/sub is a third; moving B's process into /dA joins it to /dA;
 #   - tag: KSMOD_IOC_SET_TAG (and ksmodctl tag) puts processes in one
 #     domain, the rest keep tag 0; a forked child has its parent's tag;
+#     a new tag breaks the process's KSM pages of its old tag before
+#     SET_TAG returns (the scanner stopped: nothing else could);
 #     bad tags and flags are EINVAL, an unregistered process ENOENT,
 #     another user's process EPERM.
 # Every byte intact at the end, nothing in the kernel log.
@@ -217,6 +219,18 @@ t_is "the child has its parent's tag: it shares no frame with T3 (tag 0)" \
 t_ok "counters: the child's mappings too" counts 2 $((4 * N - 2))
 t_is "T3 gets tag 5 too" "$(ksmod_ioctl tag "$T3_pid" 5)" ok
 t_ok "then one KSM page" counts 1 $((4 * N - 1))
+# a new tag takes effect before SET_TAG returns: with the scanner
+# stopped, nothing else could move T2 off tag 5's KSM page
+kwrite $K/run 0
+t_is "T2 on tag 5's KSM page, T1's" "$(dm_frames T2 first)" "$(dm_frames T1 first)"
+t_is "run=0; T2 gets tag 7" "$(ksmod_ioctl tag "$T2_pid" 7)" ok
+t_is "at once: T2 maps $N frames of its own" "$(dm_frames T2 distinct)" $N
+t_ok "none of them T1's" test "$(dm_frames T2 first)" != "$(dm_frames T1 first)"
+t_ok "counters: T2's pages left tag 5's KSM page" ksm_counts 1 $((3 * N - 1))
+t_ok "T2's bytes are intact" dm T2 check
+kwrite $K/run 1
+t_ok "run=1: T2's pages merge in tag 7" counts 2 $((4 * N - 2))
+t_ok "on a frame that is not T1's" test "$(dm_frames T2 first)" != "$(dm_frames T1 first)"
 dm T1 killchild >/dev/null
 for p in T1 T2 T3; do
 	t_ok "$p's bytes are intact" dm $p check
