@@ -350,6 +350,15 @@ int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page)
  * charged to @item's mm, on the LRU; one reference, ours. NULL when no
  * memory. Whether @page still holds that content is checked again when
  * each pte is moved (write-protected first, then compared).
+ *
+ * The steps of the kernel's ksm_might_need_to_copy(), which also copies
+ * an anonymous page into a new one: allocate (movable, highmem), charge
+ * the memcg, copy machine-check-safely, mark dirty and uptodate. Not
+ * taken: its page lock (nobody can see this page before it is mapped,
+ * and the merge locks the page it replaces, as for any KSM page) and its
+ * KSM_SWPIN_COPY event (not a swap-in). Added: the page is made a KSM
+ * page here, swap-backed and on the LRU, which its caller does for a new
+ * anonymous page (do_swap_page(): rmap, then the LRU).
  */
 static struct page *ksmod_new_ksm_page(struct ksmod_rmap_item *item,
 				       struct page *page)

@@ -187,13 +187,6 @@ static double bench_fork(void)
 	return (t1 - t0) / n / 1e3;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Run @fn @reps times; print " NAME=MEDIAN NAME_min=MIN". */
 static void measure(const char *name, double (*fn)(void), int reps)
 {

@@ -83,13 +83,6 @@ static int intact(const char *p, int v)
 	return 1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = "/sys/module/ksmod/ksm";

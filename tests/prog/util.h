@@ -133,6 +133,14 @@ static inline int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* qsort() order of double (timings) */
+static inline int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * -h of the test programs: what to tell the kernel about huge pages.
  * "default" (THP_DEFAULT) tells it nothing: the system's setting applies,
