@@ -107,6 +107,8 @@ static const struct metric {
 	  "1 if pages of zeroes merge across merge domains (merge_zero_across_domains)." },
 	{ "merge_new_page", "merge_new_page", "gauge", 0,
 	  "1 if each new KSM page is a freshly allocated copy (merge_new_page)." },
+	{ "early_merge", "early_merge", "gauge", 0,
+	  "1 if a page may merge on its first visit with a twin that held still (early_merge)." },
 };
 
 /*

@@ -53,6 +53,7 @@ static const struct {
 	{ "merge_domain_cgroup_level", "cgroup depth of a domain" },
 	{ "merge_zero_across_domains", "1: empty pages merge across domains" },
 	{ "merge_new_page", "1: a merge copies into a fresh page" },
+	{ "early_merge", "1: merge on a page's first visit" },
 };
 
 struct ksm_file {
@@ -160,14 +161,20 @@ static const char *bind_text(const struct ksm_state *st)
 
 /*
  * Each merge domain's figures, unless merge_domain is global (then there
- * is one, the totals above) or the device cannot be opened.
+ * is one, the totals above) or the device cannot be opened. Under global
+ * the device is not asked: its answer waits for the scanner's batch in
+ * progress (a second or more with a large pages_to_scan), and status is
+ * to answer at once.
  */
-static void print_domains_text(void)
+static void print_domains_text(const struct ksm_state *st)
 {
+	const char *md = state_get(st, "merge_domain");
 	struct ksmod_domain_stat *d;
 	unsigned int i, nr, mode;
 	char saved[32], profit[32], id[48];
 
+	if (md && strstr(md, "[global]"))
+		return;
 	if (domain_stats(&d, &nr, &mode))
 		return;
 	/* a mode (1 uid, 2 cgroup, 3 tag) is the kind of its domains */
@@ -260,7 +267,7 @@ static void print_status_text(const struct ksm_state *st,
 		printf("\n");
 	}
 	printf("%s: %s\n", KERNEL_KSM, bind_text(st));
-	print_domains_text();
+	print_domains_text(st);
 	printf("\n");
 
 	for (i = 0; i < st->nr; i++) {

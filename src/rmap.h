@@ -15,12 +15,16 @@ struct ksmod_stable_node;
 #define KSMOD_SEQNR_MASK	0x0ffUL	/* unstable: pass that inserted it */
 #define KSMOD_UNSTABLE_FLAG	0x100UL	/* in the unstable tree */
 #define KSMOD_STABLE_FLAG	0x200UL	/* on a stable node's list */
+/* how often the page left a KSM page (written, or undone), at most 3 */
+#define KSMOD_BROKEN_SHIFT	10
+#define KSMOD_BROKEN_MASK	0xc00UL
 
 /**
  * struct ksmod_rmap_item - a scanned page of a process
  * @rmap_list:	next item of the same mm, by address
  * @mm:		the process
- * @address:	the page's address, with the KSMOD_*_FLAG bits and seqnr
+ * @address:	the page's address, with the KSMOD_*_FLAG bits, seqnr and the
+ *		KSMOD_BROKEN_MASK count
  * @anon_vma:	stable: the anon_vma of the VMA the page was merged in,
  *		referenced, so rmap walks find the pte even after VMA changes
  * @index:	stable: the page's linear index in that VMA (its vm_pgoff
@@ -29,6 +33,10 @@ struct ksmod_stable_node;
  * @nid:	unstable: the NUMA node whose unstable tree holds it
  * @age:	unstable: visits that did not merge it (smart_scan), saturating
  * @remaining_skips: unstable: visits still to skip (smart_scan)
+ * @seen_batch:	unstable: the scanner's batch of the first visit
+ * @visited:	unstable: visited since it was allocated or left a node
+ * @unverified:	unstable: inserted on its first visit (scan.c), its
+ *		checksum not yet seen to hold still
  * @node:	unstable: in the unstable tree
  * @head:	stable: the stable node
  * @hlist:	stable: in @head's list
@@ -50,6 +58,9 @@ struct ksmod_rmap_item {
 			unsigned short nid;
 			u8 age;
 			u8 remaining_skips;
+			unsigned int seen_batch;
+			u8 visited;
+			u8 unverified;
 		};
 	};
 	union {
@@ -61,13 +72,32 @@ struct ksmod_rmap_item {
 	};
 };
 
-/* @item is no longer stable: its unstable fields start afresh. */
+/*
+ * @item is no longer stable: its page left a KSM page (written, or the
+ * merge undone). Its unstable fields, which shared storage with the stable
+ * ones, start again; but not as a new item's. The kernel keeps an rmap
+ * item's smart_scan age and checksum outside any union, so a page that
+ * keeps merging and being written ages on, and is skipped for longer and
+ * longer: here the age restarts at 3, 5, then 7 after the first, second,
+ * third break (KSMOD_BROKEN_MASK counts them), and the page is no first
+ * visit any more (early_merge is for new pages only).
+ */
 static inline void ksmod_rmap_reset_unstable(struct ksmod_rmap_item *item)
 {
+	unsigned long broken = (item->address & KSMOD_BROKEN_MASK) >>
+			       KSMOD_BROKEN_SHIFT;
+
+	if (broken < 3)
+		broken++;
+	item->address = (item->address & ~KSMOD_BROKEN_MASK) |
+			(broken << KSMOD_BROKEN_SHIFT);
 	item->oldchecksum = 0;
 	item->nid = 0;
-	item->age = 0;
+	item->age = 1 + 2 * broken;
 	item->remaining_skips = 0;
+	item->seen_batch = 0;
+	item->visited = 1;
+	item->unverified = 0;
 }
 
 static inline unsigned long ksmod_rmap_addr(struct ksmod_rmap_item *item)

@@ -62,6 +62,11 @@ unsigned int ksmod_merge_across_nodes = 1;
 
 /* skip pages that keep failing to merge, for longer and longer */
 unsigned int ksmod_smart_scan = 1;
+/* merge on a page's first visit when its twin held still (scan.c) */
+unsigned int ksmod_early_merge = 1;
+module_param_named(early_merge, ksmod_early_merge, uint, 0);
+MODULE_PARM_DESC(early_merge,
+		 "value of ksm/early_merge at load (default 1; 0: the kernel's two-pass gate)");
 
 /* map pages of zeroes to the zero page instead of merging them */
 unsigned int ksmod_use_zero_pages;
@@ -478,71 +483,48 @@ next_slot:
 	return NULL;
 }
 
-/* Merge @page, if it can be, and keep @item in the right tree. */
-static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
+/*
+ * early_merge=1: the kernel's KSM only records a page's checksum on its
+ * first visit, and a page enters the unstable tree once its checksum held
+ * still for a whole pass, so identical pages merge on the second pass at
+ * the earliest. ksmod lets a page go on at its first visit too, marked
+ * unverified: it enters the unstable tree, or merges with a twin found
+ * there if that twin held still: verified by a pass, or, if unverified
+ * itself, seen in an earlier batch (a sleep ago) with the checksum its
+ * page still has. So fresh duplicates merge in one pass. A page that
+ * keeps changing gets this chance once, at its first visit (a new rmap
+ * item); every later visit is the kernel's gate. Merging is safe either
+ * way (write-protected, then compared); the gate only keeps pages that
+ * change from being merged in vain.
+ *
+ * Has @tree_item's page, found as a twin in the unstable tree, held
+ * still? Only an unverified item needs asking.
+ */
+static bool ksmod_twin_held_still(struct ksmod_rmap_item *tree_item,
+				  struct page *tree_page)
 {
-	struct ksmod_rmap_item *tree_item;
+	if (!tree_item->unverified)
+		return true;
+	if (tree_item->seen_batch == (unsigned int)ksmod_batches ||
+	    ksmod_checksum(tree_page) != tree_item->oldchecksum)
+		return false;
+	tree_item->unverified = 0;
+	return true;
+}
+
+/*
+ * Merge @page (@item) with its twin @tree_page (@tree_item, referenced:
+ * the reference is dropped) into a new KSM page and put it in the stable
+ * tree.
+ */
+static void ksmod_merge_pair(struct page *page, struct ksmod_rmap_item *item,
+			     struct ksmod_rmap_item *tree_item,
+			     struct page *tree_page, u64 domain)
+{
 	struct ksmod_stable_node *n;
-	struct page *kpage, *tree_page;
-	u32 checksum;
-	u64 domain;
+	struct page *kpage;
 	bool split;
 
-	/*
-	 * Already on this page's node: nothing to do. The item's node is
-	 * ksmod's, so the page's mapping alone says it (no xarray lookup,
-	 * on the pass's commonest path).
-	 */
-	if ((item->address & KSMOD_STABLE_FLAG) &&
-	    READ_ONCE(page_folio(page)->mapping) ==
-	    (void *)((unsigned long)item->head | PAGE_MAPPING_KSM))
-		return;
-	ksmod_rmap_item_unlink(item);
-
-	/* its process's merge domain; pages of zeroes may merge across */
-	domain = ksmod_scan_slot->domain;
-	if (domain != KSMOD_DOMAIN_ALL && ksmod_domain_zero_page(page))
-		domain = KSMOD_DOMAIN_ALL;
-
-	kpage = ksmod_stable_search(page, domain);
-	if (IS_ERR(kpage)) {
-		/* a KSM page of another domain, a fork's from before */
-		ksmod_break_item(item);
-		return;
-	}
-	if (kpage) {
-		if (!ksmod_merge_with_ksm_page(item, page, kpage)) {
-			lock_page(kpage);
-			n = ksmod_folio_node(page_folio(kpage));
-			if (n) {
-				ksmod_stable_append(item, n);
-			} else {
-				/* the node went away meanwhile: undo */
-				unlock_page(kpage);
-				ksmod_break_cow(item);
-				put_page(kpage);
-				return;
-			}
-			unlock_page(kpage);
-		}
-		put_page(kpage);
-		return;
-	}
-
-	/* only pages that did not change since the last visit go further */
-	checksum = ksmod_checksum(page);
-	if (item->oldchecksum != checksum) {
-		item->oldchecksum = checksum;
-		return;
-	}
-
-	if (READ_ONCE(ksmod_use_zero_pages) && checksum == ksmod_zero_checksum &&
-	    !ksmod_merge_zero_page(item, page))
-		return;
-
-	tree_item = ksmod_unstable_search_insert(item, page, domain, &tree_page);
-	if (!tree_item)
-		return;
 	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
 	/*
 	 * Twins in one large folio: splitting it failed on the reference
@@ -571,6 +553,105 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	}
 	if (kpage != page)	/* merge_new_page's fresh page */
 		put_page(kpage);
+}
+
+
+/* Merge @page, if it can be, and keep @item in the right tree. */
+static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
+{
+	struct ksmod_rmap_item *tree_item;
+	struct ksmod_stable_node *n;
+	struct page *kpage, *tree_page;
+	u32 checksum;
+	u64 domain;
+
+	/*
+	 * Already on this page's node: nothing to do. The item's node is
+	 * ksmod's, so the page's mapping alone says it (no xarray lookup,
+	 * on the pass's commonest path).
+	 */
+	if ((item->address & KSMOD_STABLE_FLAG) &&
+	    READ_ONCE(page_folio(page)->mapping) ==
+	    (void *)((unsigned long)item->head | PAGE_MAPPING_KSM))
+		return;
+	ksmod_rmap_item_unlink(item);
+
+	/* its process's merge domain; pages of zeroes may merge across */
+	domain = ksmod_scan_slot->domain;
+	if (domain != KSMOD_DOMAIN_ALL && ksmod_domain_zero_page(page))
+		domain = KSMOD_DOMAIN_ALL;
+
+	/*
+	 * As 6.12's KSM: a page that is not one of ksmod's KSM pages goes
+	 * on only if its checksum held still since the last visit, before
+	 * either tree is searched. 6.1's KSM searched the stable tree first,
+	 * merging pages that kept changing into a KSM page they matched for
+	 * a moment, only to copy them again at the next write (early.sh: 18
+	 * times the copy-on-write breaks of 6.12's KSM). With early_merge, a
+	 * first visit goes on too, unverified (ksmod_twin_held_still()).
+	 * ksmod's KSM page (a fork's, or one on another node's tree) goes
+	 * straight to the stable tree, as the kernel's does.
+	 */
+	if (!ksmod_folio_node(page_folio(page))) {
+		checksum = ksmod_checksum(page);
+		if (item->visited && item->oldchecksum != checksum) {
+			item->oldchecksum = checksum;
+			return;
+		}
+		if (!item->visited) {
+			item->visited = 1;
+			item->seen_batch = ksmod_batches;
+			item->oldchecksum = checksum;
+			/* pages of zeroes wait for the gate, as in the kernel */
+			if (!READ_ONCE(ksmod_early_merge) ||
+			    (READ_ONCE(ksmod_use_zero_pages) &&
+			     checksum == ksmod_zero_checksum))
+				return;
+			item->unverified = 1;
+		} else {
+			item->unverified = 0;
+			if (READ_ONCE(ksmod_use_zero_pages) &&
+			    checksum == ksmod_zero_checksum &&
+			    !ksmod_merge_zero_page(item, page))
+				return;
+		}
+	} else {
+		item->unverified = 0;
+	}
+
+	kpage = ksmod_stable_search(page, domain);
+	if (IS_ERR(kpage)) {
+		/* a KSM page of another domain, a fork's from before */
+		ksmod_break_item(item);
+		return;
+	}
+	if (kpage) {
+		if (!ksmod_merge_with_ksm_page(item, page, kpage)) {
+			lock_page(kpage);
+			n = ksmod_folio_node(page_folio(kpage));
+			if (n) {
+				ksmod_stable_append(item, n);
+			} else {
+				/* the node went away meanwhile: undo */
+				unlock_page(kpage);
+				ksmod_break_cow(item);
+				put_page(kpage);
+				return;
+			}
+			unlock_page(kpage);
+		}
+		put_page(kpage);
+		return;
+	}
+
+	tree_item = ksmod_unstable_search_insert(item, page, domain, &tree_page);
+	if (!tree_item)
+		return;
+	if (!ksmod_twin_held_still(tree_item, tree_page)) {
+		put_page(tree_page);
+		return;
+	}
+	ksmod_merge_pair(page, item, tree_item, tree_page, domain);
 }
 
 /* Scan up to @nr_pages pages, fewer when a tunable changes (@seq). */
@@ -857,6 +938,12 @@ int ksmod_set_chains_prune_msecs(unsigned long msecs)
 }
 
 /* 0 or 1 (the sysfs store parses a boolean). */
+int ksmod_set_early_merge(unsigned long on)
+{
+	WRITE_ONCE(ksmod_early_merge, !!on);
+	return 0;
+}
+
 int ksmod_set_smart_scan(unsigned long on)
 {
 	WRITE_ONCE(ksmod_smart_scan, !!on);

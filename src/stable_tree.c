@@ -275,7 +275,7 @@ static void ksmod_stable_detach(struct ksmod_rmap_item *item)
 		ksmod_pages_shared--;
 	item->mm->ksm_merging_pages--;
 	ksmod_put_anon_vma(item->anon_vma);
-	item->address &= PAGE_MASK;
+	item->address &= PAGE_MASK | KSMOD_BROKEN_MASK;
 	ksmod_rmap_reset_unstable(item);	/* the union held the anon_vma */
 }
 

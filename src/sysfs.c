@@ -139,6 +139,8 @@ KSMOD_TUNABLE_ATTR(merge_zero_across_domains, KSMOD_PARSE_BOOL,
 		   ksmod_set_merge_zero_across_domains);
 KSMOD_TUNABLE_ATTR(merge_new_page, KSMOD_PARSE_BOOL, ksmod_merge_new_page,
 		   ksmod_set_merge_new_page);
+KSMOD_TUNABLE_ATTR(early_merge, KSMOD_PARSE_BOOL, ksmod_early_merge,
+		   ksmod_set_early_merge);
 
 KSMOD_TUNABLE_ATTR(max_page_sharing, KSMOD_PARSE_INT_ERR,
 		   ksmod_max_page_sharing, ksmod_set_max_page_sharing);
@@ -333,6 +335,7 @@ static struct attribute *ksmod_ksm_attrs[] = {
 	&merge_domain_cgroup_level_attr.kattr.attr,
 	&merge_zero_across_domains_attr.kattr.attr,
 	&merge_new_page_attr.kattr.attr,
+	&early_merge_attr.kattr.attr,
 	NULL,
 };
 

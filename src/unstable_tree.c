@@ -133,7 +133,7 @@ void ksmod_unstable_remove_item(struct ksmod_rmap_item *item)
 	if (!age)
 		rb_erase(&item->node, &ksmod_unstable_roots[item->nid]);
 	ksmod_pages_unshared--;
-	item->address &= PAGE_MASK;
+	item->address &= PAGE_MASK | KSMOD_BROKEN_MASK;
 }
 
 /* End of a full pass: forget the tree. */

@@ -56,7 +56,8 @@ cow_breaks cow_breaks_total 0 counter
 merge_domain merge_domain - gauge
 merge_domain_cgroup_level merge_domain_cgroup_level 0 gauge
 merge_zero_across_domains merge_zero_across_domains 0 gauge
-merge_new_page merge_new_page 0 gauge'
+merge_new_page merge_new_page 0 gauge
+early_merge early_merge 0 gauge'
 
 rc() {
 	"$@" >/dev/null 2>&1

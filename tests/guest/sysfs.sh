@@ -30,10 +30,10 @@ general_profit"
 
 t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
 
-# ksmod's own: cow_breaks, the merge domain tunables (domains.sh) and
-# merge_new_page (newpage.sh)
+# ksmod's own: cow_breaks, the merge domain tunables (domains.sh),
+# merge_new_page (newpage.sh) and early_merge (early.sh)
 OWN="merge_domain merge_domain_cgroup_level merge_zero_across_domains
-merge_new_page"
+merge_new_page early_merge"
 t_is "the directory holds exactly the kernel's files and ksmod's own" \
 	"$(ls $K | sort | tr '\n' ' ')" \
 	"$(echo $RW $RO cow_breaks $OWN | tr ' ' '\n' | sort | tr '\n' ' ')"
