@@ -11,7 +11,8 @@
  * pages_to_scan and sleep_millisecs there (when given), then forks NPROC
  * processes; each maps NPAGES private anonymous pages (at 2 MiB; huge
  * pages as the system sets them, or -h huge: MADV_HUGEPAGE, -h nohuge:
- * MADV_NOHUGEPAGE), page i filled with pattern i % NDISTINCT, marks them
+ * MADV_NOHUGEPAGE), page i filled with pattern i % NDISTINCT (a letter,
+ * and the pattern's number in its first 8 bytes), marks them
  * MADV_MERGEABLE and waits. Then:
  *
  *   1. reads the CPU time of the scanner kthread named KTHREAD (default
@@ -178,8 +179,13 @@ static int child(int rfd, int wfd, long npages, int ndistinct)
 
 	if (!buf || !pm || thp_apply(buf, len, thp))
 		return 1;
-	for (i = 0; i < npages; i++)
-		memset(buf + i * psize, 'A' + (int)(i % ndistinct), psize);
+	for (i = 0; i < npages; i++) {
+		long pattern = i % ndistinct;
+
+		/* distinct for any NDISTINCT, not only up to 256 */
+		memset(buf + i * psize, 'A' + (int)(pattern % 26), psize);
+		memcpy(buf + i * psize, &pattern, sizeof(pattern));
+	}
 	if (madvise(buf, len, MADV_MERGEABLE))
 		return 2;
 	fd = open("/proc/self/pagemap", O_RDONLY);
