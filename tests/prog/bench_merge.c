@@ -51,14 +51,6 @@ static long psize;
 static int thp = THP_DEFAULT;	/* -h */
 static const char *dir = "/sys/kernel/mm/ksm";
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int read_file(const char *path, char *buf, size_t size)
 {
 	ssize_t n;

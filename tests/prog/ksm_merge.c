@@ -255,14 +255,6 @@ static int range_ioctl(unsigned long cmd, pid_t pid, void *start, long len)
 	return ret;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /*
  * Wait until the counters show every duplicate merged; polled every
  * 20 ms, so that the time it took (*ms, when given) is close.

@@ -31,14 +31,6 @@
 
 #define PAGE 4096UL
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* a child: set up, say so on @ready, then sleep until killed */
 static void child(long populated, long mapped, int ready)
 {

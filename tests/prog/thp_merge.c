@@ -229,14 +229,6 @@ static int nworkers(void)
 	}
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static long counter(const char *name)
 {
 	char path[256];

@@ -46,14 +46,6 @@ static long cow_count(const char *dir)
 	return v;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* a worker: write, rewrite and check until killed; exit 1 on a bad byte */
 static int worker(long nstat, long nvol, long period, int ready)
 {
