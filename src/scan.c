@@ -555,7 +555,6 @@ static void ksmod_merge_pair(struct page *page, struct ksmod_rmap_item *item,
 		put_page(kpage);
 }
 
-
 /* Merge @page, if it can be, and keep @item in the right tree. */
 static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 {
@@ -1073,6 +1072,12 @@ int ksmod_scan_init(void)
 	if (ksmod_run > KSMOD_RUN_MERGE) {
 		pr_err("run=%u: at load, run must be 0 or 1\n", ksmod_run);
 		return -EINVAL;
+	}
+	/* the parameters take what their sysfs files would */
+	ksmod_set_early_merge(ksmod_early_merge);
+	if (ksmod_set_merge_new_page(ksmod_merge_new_page)) {
+		pr_err("merge_new_page=1: the kernel's __mem_cgroup_charge was not found, a fresh page could not be charged\n");
+		return -EOPNOTSUPP;
 	}
 	ksmod_thread = kthread_run(ksmod_scan_thread, NULL, "ksmod");
 	if (IS_ERR(ksmod_thread)) {

@@ -19,6 +19,8 @@
 #   - merge_across_nodes=0: a KSM page of two processes on node 1 is
 #     on node 1; moving the processes' pages to node 0 migrates the fresh
 #     KSM pages, still shared, bytes intact;
+#   - without the kernel's __mem_cgroup_charge (test_missing_symbol),
+#     merge_new_page=1 is refused (EOPNOTSUPP), by the file and at load;
 #   - run=2 unmerges them all; nothing in the kernel log.
 # shellcheck disable=SC2154 # NAME_pid...: set by dm_start
 # shellcheck source=tests/guest/lib.sh
@@ -54,6 +56,21 @@ t_ok "ksmod loads, stopped" ksmod_load run=0 pages_to_scan=1000 sleep_millisecs=
 dmesg_mark newpage
 t_is "merge_new_page is 0 by default" "$(cat $K/merge_new_page)" 0
 t_errno "merge_new_page refuses 2" EINVAL kwrite $K/merge_new_page 2
+
+# without the kernel's memcg charge function a fresh page cannot be
+# charged: the file refuses 1, and so does the load with the parameter
+t_ok "ksmod unloads" ksmod_unload
+t_ok "ksmod loads without __mem_cgroup_charge" \
+	ksmod_load run=0 test_missing_symbol=__mem_cgroup_charge
+t_errno "merge_new_page=1 is refused then" EOPNOTSUPP kwrite $K/merge_new_page 1
+t_is "merge_new_page stays 0" "$(cat $K/merge_new_page)" 0
+t_ok "ksmod unloads" ksmod_unload
+dmesg_mark newpage-load
+t_errno "merge_new_page=1 at load is refused then" EOPNOTSUPP \
+	ksmod_load test_missing_symbol=__mem_cgroup_charge merge_new_page=1
+t_dmesg "saying why" 'merge_new_page=1: the kernel.s __mem_cgroup_charge was not found'
+t_ok "ksmod loads, stopped" ksmod_load run=0 pages_to_scan=1000 sleep_millisecs=10 ||
+	bail "cannot load ksmod"
 
 # pair NAME1 NAME2 FILL [dupmem options]: start both (the scanner
 # stopped), their frames by page in NAME1.old and NAME2.old

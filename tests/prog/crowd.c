@@ -34,14 +34,6 @@
 #define PAGE 4096UL
 #define MPOL_MF_MOVE_ALL (1 << 2)
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static uint64_t pfn_of(void *addr)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -196,10 +188,10 @@ int main(int argc, char **argv)
 		 * tried again, at most 10 times; the time is the last try's
 		 */
 		for (try = 0; try < 10; try++) {
-			t0 = now_us();
+			t0 = now_ms();
 			r = syscall(SYS_move_pages, 0, 1, pages, &node, st,
 				    MPOL_MF_MOVE_ALL);
-			us[i] = now_us() - t0;
+			us[i] = (now_ms() - t0) * 1e3;
 			if (r <= 0)
 				break;
 			printf("move %ld: not migrated (status %d), again\n", i,
