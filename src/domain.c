@@ -20,8 +20,9 @@
  * slot, once a pass. The trees are ordered by content, then by key, so a
  * page only ever meets pages of its own key: a key is only looked up for
  * tree entries of equal content. A slot whose key changed (setuid, a move
- * to another cgroup) has its KSM pages broken before its pages are looked
- * at again (scan.c). Pages of zeroes reveal nothing: with
+ * to another cgroup, SET_TAG) has its KSM pages broken before the process
+ * runs in user space again (below), and before the scanner looks at its
+ * pages again in any case (scan.c). Pages of zeroes reveal nothing: with
  * merge_zero_across_domains=1 they merge across domains (key
  * KSMOD_DOMAIN_ALL).
  */
@@ -33,14 +34,18 @@
 #include <linux/module.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 #include <linux/uidgid.h>
 
 #include "uapi/ksmod.h"
 #include "domain.h"
+#include "hooks.h"
 #include "registry.h"
 #include "scan.h"
 #include "stable_tree.h"
@@ -151,6 +156,121 @@ u64 ksmod_domain_of(struct mm_struct *mm, u64 tag)
 	}
 	rcu_read_unlock();
 	return key;
+}
+
+/*
+ * A process that changes domain stops sharing with the old one before it
+ * runs in user space again. The hooks on commit_creds() and
+ * cgroup_attach_task() (mm_hooks.c) queue a task_work on the task making
+ * the change (the process itself for setuid, the writer of cgroup.procs
+ * for a move), which runs it on its way back to user space with no lock
+ * held: the moved process's KSM pages of the old domain are broken there
+ * (ksmod_rekey_now()). The hooks run with preemption disabled, also on
+ * PREEMPT_RT, so they take a work from a fixed pool instead of allocating;
+ * with none free, or for a kernel thread, the scanner's check when it next
+ * enters the process remains (as before the hooks).
+ */
+#define KSMOD_REKEY_WORKS	64
+
+struct ksmod_rekey_work {
+	struct callback_head twork;
+	struct task_struct *task;	/* whose mm to re-key, referenced */
+};
+
+static struct ksmod_rekey_work ksmod_rekey_works[KSMOD_REKEY_WORKS];
+static DECLARE_BITMAP(ksmod_rekey_busy, KSMOD_REKEY_WORKS);
+
+static void ksmod_domain_changing(struct task_struct *task);
+
+static void ksmod_rekey_work_put(struct ksmod_rekey_work *w)
+{
+	put_task_struct(w->task);
+	clear_bit_unlock(w - ksmod_rekey_works, ksmod_rekey_busy);
+	ksmod_hook_exit();
+}
+
+static void ksmod_rekey_work_fn(struct callback_head *twork)
+{
+	struct ksmod_rekey_work *w = container_of(twork,
+						  struct ksmod_rekey_work,
+						  twork);
+	struct mm_struct *mm = get_task_mm(w->task);
+
+	/* most moves are of processes ksmod does not merge */
+	if (mm && ksmod_mm_slot_find(mm) && ksmod_rekey_now(mm))
+		pr_warn_ratelimited("could not break the KSM pages of pid %d on its change of domain: the scanner will\n",
+				    task_tgid_nr(w->task));
+	if (mm)
+		mmput(mm);
+	ksmod_rekey_work_put(w);
+}
+
+/*
+ * @task's process (@task referenced by the caller) is changing domain; in
+ * a hook, with preemption disabled: it gets its new key, and loses its KSM
+ * pages of the old one, before current returns to user space.
+ */
+static void ksmod_domain_changing(struct task_struct *task)
+{
+	struct ksmod_rekey_work *w;
+	unsigned int i;
+
+	if (current->flags & PF_KTHREAD)
+		return;
+	do {
+		i = find_first_zero_bit(ksmod_rekey_busy, KSMOD_REKEY_WORKS);
+		if (i >= KSMOD_REKEY_WORKS) {
+			pr_info_ratelimited("too many changes of domain at once: pid %d keeps its KSM pages until the scanner's next pass\n",
+					    task_tgid_nr(task));
+			return;
+		}
+	} while (test_and_set_bit_lock(i, ksmod_rekey_busy));
+
+	w = &ksmod_rekey_works[i];
+	w->task = get_task_struct(task);
+	init_task_work(&w->twork, ksmod_rekey_work_fn);
+	ksmod_hook_enter();
+	/* fails only when current is exiting */
+	if (task_work_add(current, &w->twork, TWA_RESUME))
+		ksmod_rekey_work_put(w);
+}
+
+/**
+ * ksmod_domain_creds() - commit_creds(@new) is called
+ * @new:	current's new credentials
+ *
+ * Under merge_domain "uid" a process's domain is the real uid of the task
+ * that owns its mm: a change of that uid moves it.
+ */
+void ksmod_domain_creds(const struct cred *new)
+{
+	struct mm_struct *mm = current->mm;
+	bool moved = false;
+
+	if (READ_ONCE(ksmod_merge_domain) != KSMOD_DOMAIN_UID || !mm ||
+	    !test_bit(MMF_VM_MERGEABLE, &mm->flags))
+		return;
+#ifdef CONFIG_MEMCG
+	rcu_read_lock();
+	if (rcu_access_pointer(mm->owner) == current)
+		moved = !uid_eq(new->uid, task_uid(current));
+	rcu_read_unlock();
+#endif
+	if (moved)
+		ksmod_domain_changing(current);
+}
+
+/**
+ * ksmod_domain_cgroup() - cgroup_attach_task() moves @leader
+ * @leader:	the task, or the thread group led by it, being moved
+ *
+ * Under merge_domain "cgroup". Its mm cannot be looked at here (the hook
+ * may not take task_lock); the work does.
+ */
+void ksmod_domain_cgroup(struct task_struct *leader)
+{
+	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP)
+		ksmod_domain_changing(leader);
 }
 
 /* Does @page, referenced, hold only zeroes that may merge across domains? */

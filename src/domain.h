@@ -10,6 +10,8 @@
 #include <linux/xarray.h>
 
 struct ksmod_domain_stats;
+struct cred;
+struct task_struct;
 
 /* Values of merge_domain. */
 #define KSMOD_DOMAIN_GLOBAL	0	/* every process with every other */
@@ -33,6 +35,8 @@ int ksmod_domain_parse(const char *buf);
 int ksmod_domain_show(char *buf);
 u64 ksmod_domain_of(struct mm_struct *mm, u64 tag);
 bool ksmod_domain_zero_page(struct page *page);
+void ksmod_domain_creds(const struct cred *new);
+void ksmod_domain_cgroup(struct task_struct *leader);
 int ksmod_domain_add(struct xarray *xa, u64 key, u64 shared, u64 sharing,
 		     u64 items, gfp_t gfp);
 int ksmod_domain_stats(struct ksmod_domain_stats *req);

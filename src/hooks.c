@@ -46,6 +46,18 @@ void ksmod_hook_exit(void)
 		wake_up(&ksmod_hook_drained);
 }
 
+/**
+ * ksmod_hook_enter() - count in work a hook queued to run later
+ *
+ * Work a hook queues (a task_work) runs module code after the hook has
+ * returned; it counts in as a replacement does and ends, as one does,
+ * with ksmod_hook_exit(), so that unload waits for it.
+ */
+void ksmod_hook_enter(void)
+{
+	atomic_inc(&ksmod_hook_inflight);
+}
+
 static void notrace ksmod_hook_thunk(unsigned long ip, unsigned long parent_ip,
 				     struct ftrace_ops *ops,
 				     struct ftrace_regs *fregs)

@@ -47,6 +47,7 @@ void ksmod_hooks_free(struct ksmod_hook *hooks, unsigned int nr);
 unsigned long ksmod_hook_hits(struct ksmod_hook *hook);
 void ksmod_hooks_show(struct seq_file *m, struct ksmod_hook *hooks,
 		      unsigned int nr);
+void ksmod_hook_enter(void);
 void ksmod_hook_exit(void);
 
 #endif /* _KSMOD_HOOKS_H */

@@ -13,6 +13,9 @@
  *    KSM page's stable node only there; the hooks take the pages whose
  *    node is ksmod's (decided in the ftrace callback, so the kernel's own
  *    KSM pages go straight on to the kernel's function);
+ *  - commit_creds, cgroup_attach_task: a change of uid or of cgroup,
+ *    which under merge_domain "uid" or "cgroup" moves a process to
+ *    another domain (domain.c); both only look at a flag and queue work.
  *  - prctl(PR_SET_MEMORY_MERGE) (prctl.c): on 6.12 ksm_enable_merge_any
  *    and ksm_disable_merge_any, which only that prctl calls; on 6.1
  *    security_task_prctl, for those two options only, and begin_new_exec,
@@ -28,6 +31,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 
+#include "domain.h"
 #include "hooks.h"
 #include "mm_hooks.h"
 #include "prctl.h"
@@ -102,6 +106,20 @@ static void ksmod_wp_fault(struct ksmod_hook *hook, struct ftrace_regs *fregs)
 		atomic_long_inc(&ksmod_cow_breaks);
 		ksmod_count_cow_break(vmf->vma->vm_mm);
 	}
+}
+
+/* commit_creds(new): current's credentials change */
+static void ksmod_creds_hook(struct ksmod_hook *hook,
+			     struct ftrace_regs *fregs)
+{
+	ksmod_domain_creds((const struct cred *)ksmod_fregs_arg(fregs, 0));
+}
+
+/* cgroup_attach_task(dst_cgrp, leader, threadgroup): a cgroup.procs write */
+static void ksmod_cgroup_hook(struct ksmod_hook *hook,
+			      struct ftrace_regs *fregs)
+{
+	ksmod_domain_cgroup((struct task_struct *)ksmod_fregs_arg(fregs, 1));
 }
 
 /* Is argument @n of the hooked function a folio ksmod made KSM? */
@@ -277,6 +295,18 @@ static struct ksmod_hook ksmod_mm_hooks[] = {
 		.name = "ksm_enable_merge_any",
 		.target = (void **)&ksym.compat.ksm_enable_merge_any,
 		.replace = ksmod_ksm_enable_merge_any,
+		.optional = true,
+	},
+	{
+		.name = "commit_creds",
+		.target = &ksym.commit_creds,
+		.observe = ksmod_creds_hook,
+		.optional = true,
+	},
+	{
+		.name = "cgroup_attach_task",
+		.target = &ksym.cgroup_attach_task,
+		.observe = ksmod_cgroup_hook,
 		.optional = true,
 	},
 	{

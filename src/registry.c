@@ -91,6 +91,17 @@ static struct ksmod_mm_slot *ksmod_mm_slot_lookup(struct mm_struct *mm)
 	return NULL;
 }
 
+/* @mm's slot, or NULL when ksmod does not merge it */
+struct ksmod_mm_slot *ksmod_mm_slot_find(struct mm_struct *mm)
+{
+	struct ksmod_mm_slot *slot;
+
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	spin_unlock(&ksmod_mm_lock);
+	return slot;
+}
+
 /**
  * ksmod_mm_domain() - the merge domain key of a registered mm
  * @mm:	the mm of an rmap item in a tree
@@ -857,7 +868,7 @@ int ksmod_set_tag(pid_t pid, u64 tag)
 				    pid);
 		return -ENOENT;
 	}
-	err = ksmod_rekey_now(slot);
+	err = ksmod_rekey_now(mm);
 	mmput(mm);
 	return err;
 }

@@ -47,6 +47,7 @@ extern spinlock_t ksmod_mm_lock;
 extern struct list_head ksmod_mm_list;
 extern struct ksmod_mm_slot *ksmod_scan_slot;
 
+struct ksmod_mm_slot *ksmod_mm_slot_find(struct mm_struct *mm);
 void ksmod_mm_slot_unlink(struct ksmod_mm_slot *slot);
 void ksmod_mm_slot_free(struct ksmod_mm_slot *slot);
 void ksmod_mm_slot_free_items(struct ksmod_mm_slot *slot);

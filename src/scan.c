@@ -725,26 +725,30 @@ static void ksmod_wait_while_offlining(void)
 }
 
 /**
- * ksmod_rekey_now() - give @slot's process its merge domain key at once
- * @slot:	a registered process's slot; the caller holds its mm_users,
- *		so that nothing frees the slot meanwhile
+ * ksmod_rekey_now() - give @mm's process its merge domain key at once
+ * @mm:	a process's mm; the caller holds its mm_users
  *
  * What the scanner does when it next enters the process, done before the
- * caller returns (SET_TAG): when the key changed, the KSM pages it maps,
- * shared in its old domain, are broken and its rmap items freed, so that
- * once the tag is set no write of it can time a page of the old domain.
- * A cursor inside the process starts it again from its first page.
+ * caller returns (SET_TAG, and a change of uid or cgroup: domain.c): when
+ * the key changed, the KSM pages it maps, shared in its old domain, are
+ * broken and its rmap items freed, so that no write of the process can
+ * time a page of the old domain afterwards. A cursor inside the process
+ * starts it again from its first page. The slot is looked up under the
+ * thread mutex: a live mm's slot is only freed under it (unload).
  *
- * Return: 0, or -ENOMEM/-EINTR when unmerging failed (the scanner tries
- * again when it enters the process).
+ * Return: 0 (also when ksmod does not merge @mm), or -ENOMEM/-EINTR when
+ * unmerging failed (the scanner tries again when it enters the process).
  */
-int ksmod_rekey_now(struct ksmod_mm_slot *slot)
+int ksmod_rekey_now(struct mm_struct *mm)
 {
-	struct mm_struct *mm = slot->mm;
+	struct ksmod_mm_slot *slot;
 	int err = 0;
 
 	mutex_lock(&ksmod_thread_mutex);
 	ksmod_wait_while_offlining();
+	slot = ksmod_mm_slot_find(mm);
+	if (!slot)
+		goto out;
 	mmap_read_lock(mm);
 	if (!ksmod_slot_domain_ok(slot)) {
 		err = fatal_signal_pending(current) ? -EINTR : -ENOMEM;
@@ -753,6 +757,7 @@ int ksmod_rekey_now(struct ksmod_mm_slot *slot)
 		ksmod_scan_rmap_list = &slot->rmap_list;
 	}
 	mmap_read_unlock(mm);
+out:
 	mutex_unlock(&ksmod_thread_mutex);
 	return err;
 }

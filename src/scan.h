@@ -63,8 +63,7 @@ int ksmod_set_chains_prune_msecs(unsigned long msecs);
 int ksmod_set_merge_domain(unsigned int mode);
 int ksmod_set_merge_domain_cgroup_level(unsigned long level);
 int ksmod_set_merge_zero_across_domains(unsigned long on);
-struct ksmod_mm_slot;
-int ksmod_rekey_now(struct ksmod_mm_slot *slot);
+int ksmod_rekey_now(struct mm_struct *mm);
 long ksmod_zero_pages(void);
 
 /* The tree a page goes in: its NUMA node's, or 0 merging across nodes. */

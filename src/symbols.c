@@ -47,6 +47,12 @@ static struct ksym ksmod_symtab[] = {
 	KSYM_RAW(folio_migrate_ksm, KSYM_REQUIRED | KSYM_HOOKED),
 	/* static: another build may inline it; then COW breaks go uncounted */
 	KSYM_RAW(do_wp_page, KSYM_HOOKED),
+	/*
+	 * a change of uid or cgroup re-keys a process at once (domain.c);
+	 * without them the scanner does when it next enters the process
+	 */
+	KSYM_RAW(commit_creds, KSYM_HOOKED),
+	KSYM_RAW(cgroup_attach_task, KSYM_HOOKED),
 
 	/* what the engine calls */
 	KSYM(do_madvise, KSYM_REQUIRED | KSYM_CALLED),

@@ -59,6 +59,9 @@ struct ksmod_symbols {
 	void *folio_migrate_ksm;
 	void *collect_procs_ksm;
 	void *do_wp_page;
+	/* changes of merge domain (domain.c) */
+	void *commit_creds;
+	void *cgroup_attach_task;
 
 	/* called by the engine */
 	int (*do_madvise)(struct mm_struct *mm, unsigned long start,

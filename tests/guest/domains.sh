@@ -8,7 +8,9 @@
 #     frames through pagemap: A1 and B1 share no frame, A1 and A2 do);
 #   - switching to global unmerges everything at once, with no byte lost,
 #     then all four share one frame; back to uid: two again;
-#   - A2 drops root for uid 65534: its pages leave A1's KSM page for B's;
+#   - A2 drops root for uid 65534: its pages leave A1's KSM page before
+#     setuid() returns (the scanner stopped: nothing else could), then
+#     join B's;
 #   - a write-timing probe (tests/prog/dupmem wtime) of uid 65534 cannot
 #     tell pages that have a twin in root's process from pages that have
 #     none, while under global it can (a COW fault);
@@ -17,6 +19,8 @@
 #   - cgroup: by the cgroup v2 ancestor at merge_domain_cgroup_level:
 #     at level 1 /dA and /dA/sub are one domain, /dB another; at level 2
 #     /dA/sub is a third; moving B's process into /dA joins it to /dA;
+#     moving it out again breaks its KSM pages of /dA before the write to
+#     cgroup.procs returns;
 #   - tag: KSMOD_IOC_SET_TAG (and ksmodctl tag) puts processes in one
 #     domain, the rest keep tag 0; a forked child has its parent's tag;
 #     a new tag breaks the process's KSM pages of its old tag before
@@ -94,10 +98,19 @@ t_ok "the write unmerged everything" ksm_counts 0 0
 kwrite $K/run 1
 t_ok "then one KSM page per uid again" counts 2 $((4 * N - 2))
 
-t_ok "A2 drops root for uid 65534" dm A2 setuid 65534
-t_ok "A2 leaves A1 for B's KSM page" \
+# a change of uid takes effect before setuid() returns: with the scanner
+# stopped, nothing else could move A2 off root's KSM page
+kwrite $K/run 0
+t_is "A2 on root's KSM page, A1's" "$(dm_frames A2 first)" "$(dm_frames A1 first)"
+t_ok "run=0; A2 drops root for uid 65534" dm A2 setuid 65534
+# (pagedup, as root: A2 may no longer read its own frame numbers)
+t_is "at once: A2 maps $N frames of its own" "$(merged "$A2_pid")" 0
+t_is "A1 and A2 share no frame" "$(merged "$A1_pid" "$A2_pid")" $((N - 1))
+t_ok "counters: A2's pages left root's KSM page" ksm_counts 2 $((3 * N - 2))
+t_ok "A2's bytes are intact" dm A2 check
+kwrite $K/run 1
+t_ok "run=1: A2 joins B's KSM page" \
 	wait_for 60 sh -c "[ \"\$(pagedup $A2_pid $B1_pid | sed -n 's/.* merged=\([0-9]*\).*/\1/p')\" = $((2 * N - 1)) ]"
-t_is "A1 and A2 share no frame" "$(merged "$A1_pid" "$A2_pid")" $((2 * N - 2))
 t_ok "counters: pages_shared 2, pages_sharing 126" counts 2 $((4 * N - 2))
 for p in A1 A2 B1 B2; do
 	t_ok "$p's bytes are intact" dm $p check
@@ -184,6 +197,16 @@ t_ok "then /dA/sub is a domain of its own: three KSM pages" \
 echo "$C2_pid" >$CG/dA/cgroup.procs
 t_ok "C2 moved into /dA: it joins C1" counts 2 $((3 * N - 2))
 t_is "C1 and C2 share a frame" "$(merged "$C1_pid" "$C2_pid")" $((2 * N - 1))
+# a move takes effect before the write to cgroup.procs returns: with the
+# scanner stopped, nothing else could take C2 off /dA's KSM page
+kwrite $K/run 0
+t_ok "run=0; C2 moved back to /dB" sh -c "echo $C2_pid >$CG/dB/cgroup.procs"
+t_is "at once: C2 maps $N frames of its own" "$(dm_frames C2 distinct)" $N
+t_is "C1 and C2 share no frame" "$(merged "$C1_pid" "$C2_pid")" $((N - 1))
+t_ok "counters: C2's pages left /dA's KSM page" ksm_counts 2 $((2 * N - 2))
+t_ok "C2's bytes are intact" dm C2 check
+kwrite $K/run 1
+t_ok "run=1: C2 merges in /dB alone" counts 3 $((3 * N - 3))
 for p in C1 C2 C3; do
 	t_ok "$p's bytes are intact" dm $p check
 	dm_stop $p
