@@ -49,6 +49,38 @@ static int scan_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(scan);
 
+static int profile_show(struct seq_file *m, void *v)
+{
+	ksmod_profile_show(m);
+	return 0;
+}
+
+static int profile_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, profile_show, NULL);
+}
+
+static ssize_t profile_write(struct file *file, const char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	bool on;
+	int err = kstrtobool_from_user(buf, count, &on);
+
+	if (err)
+		return err;
+	ksmod_profile_enable(on);
+	return count;
+}
+
+static const struct file_operations profile_fops = {
+	.owner = THIS_MODULE,
+	.open = profile_open,
+	.read = seq_read,
+	.write = profile_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 void ksmod_debugfs_init(void)
 {
 	ksmod_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
@@ -60,6 +92,8 @@ void ksmod_debugfs_init(void)
 			    &scan_fops);
 	debugfs_create_file("objects", 0400, ksmod_debugfs_dir, NULL,
 			    &objects_fops);
+	debugfs_create_file("profile", 0600, ksmod_debugfs_dir, NULL,
+			    &profile_fops);
 }
 
 void ksmod_debugfs_exit(void)

@@ -78,5 +78,7 @@ void ksmod_scan_lock(void);
 void ksmod_scan_unlock(void);
 void ksmod_scan_exit(void);
 void ksmod_scan_show(struct seq_file *m);
+void ksmod_profile_show(struct seq_file *m);
+void ksmod_profile_enable(bool on);
 
 #endif /* _KSMOD_SCAN_H */

@@ -11,7 +11,7 @@
 # page: what that costs); repetition 0 is a warm-up (the first merge after
 # boot is slower on 6.12) that tests/bench leaves out of its statistics.
 # Data lines for tests/bench:
-#     bench merge ksm|ksmod|ksmodip|ksmodnew REP KEY VALUE
+#     bench merge ksm|ksmod|ksmodip|ksmodnew|ksmodprof REP KEY VALUE
 # Parameters from the kernel command line (tests/bench sets them):
 #     ksmbench.nproc ksmbench.mib ksmbench.distinct ksmbench.pts
 #     ksmbench.sleep ksmbench.mreps
@@ -81,6 +81,25 @@ while [ $i -lt "$REPS" ]; do
 	t_is "ksmod merge_new_page=1 run $i, $((NPAGES / 2)) contents (bench_merge status)" $? 0
 	t_ok "ksmod unloads" ksmod_unload
 done
+
+# Where ksmod's scanner time goes: one more run of the job, profiled
+# (debugfs "profile": the clock read between phases; not in the figures
+# above, as the reads cost a little). Lines: bench merge ksmodprof 1
+# prof_PHASE_ns|prof_PHASE_calls VALUE.
+P=/sys/kernel/debug/ksmod/profile
+if t_ok "ksmod loads for the profiled run" ksmod_load run=0 \
+	pages_to_scan="$PTS" sleep_millisecs="$SLEEP"; then
+	kwrite $M/max_page_sharing "$TOTAL"
+	t_ok "profiling on" kwrite $P 1
+	one ksmodprof $M ksmod 1
+	t_is "ksmod profiled run: full merge, unmerge (bench_merge status)" $? 0
+	t_ok "profiling off" kwrite $P 0
+	awk '$1 != "enabled" {
+		print "bench merge ksmodprof 1 prof_" $1 "_ns " $2
+		print "bench merge ksmodprof 1 prof_" $1 "_calls " $3
+	}' $P
+	t_ok "ksmod unloads" ksmod_unload
+fi
 
 [ -n "$mps" ] && t_ok "kernel max_page_sharing back to $mps" kwrite $K/max_page_sharing "$mps"
 t_done
