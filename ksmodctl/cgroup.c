@@ -3,12 +3,11 @@
  * Whole cgroups: register --cgroup, unregister --cgroup, status --cgroup.
  *
  * Every process of a cgroup v2 subtree is merged as if it had called
- * prctl(PR_SET_MEMORY_MERGE): KSMOD_IOC_REGISTER with KSMOD_RANGE_WHOLE,
- * which its children inherit. With --follow, ksmodctl stays and looks at
- * the subtree every few seconds: processes moved in are registered,
- * processes that left it (and that it registered) unregistered, which
- * unmerges them; it stops on SIGINT or SIGTERM, leaving them registered.
- * The figures of a subtree are the sum of its processes' KSMOD_IOC_MM_STATS;
+ * prctl(PR_SET_MEMORY_MERGE), and its children after it, and ksmod follows
+ * the subtree: a process moved in is registered, one it registered that
+ * moves out unregistered, which unmerges it (KSMOD_IOC_REGISTER_CGROUP,
+ * ABI 1.4). The figures of a subtree are the sum of its processes'
+ * KSMOD_IOC_MM_STATS;
  * its profit the sum of their ksm_process_profit (merging pages times the
  * page size, minus 64 bytes per page tracked).
  */
@@ -46,16 +45,6 @@ static int pids_add(struct pids *p, pid_t pid)
 	}
 	p->pid[p->nr++] = pid;
 	return 0;
-}
-
-static bool pids_has(const struct pids *p, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < p->nr; i++)
-		if (p->pid[i] == pid)
-			return true;
-	return false;
 }
 
 /*
@@ -134,116 +123,71 @@ static int open_subtree(const char *arg, char *dir, size_t size, int *fd,
 	return EXIT_OK;
 }
 
-static int whole(int fd, unsigned long req, pid_t pid)
-{
-	struct ksmod_range_req r = { .pid = pid, .flags = KSMOD_RANGE_WHOLE };
-
-	return ioctl(fd, req, &r) ? -errno : 0;
-}
-
 /*
- * (Un)register each process of @now not in @skip; those done go into
- * @done (when given). Gone processes are no error. The first error, or 0.
+ * register --cgroup PATH [--follow [SECS]], unregister --cgroup PATH:
+ * KSMOD_IOC_REGISTER_CGROUP, which also makes ksmod follow the subtree,
+ * and KSMOD_IOC_UNREGISTER_CGROUP. --follow is what made ksmodctl stay
+ * and poll before ksmod followed cgroups itself (ABI 1.4): it now only
+ * keeps ksmodctl in the foreground until SIGINT or SIGTERM (SECS is
+ * ignored), for scripts and service units written for it.
  */
-static int register_each(int fd, bool reg, const struct pids *now,
-			 const struct pids *skip, struct pids *done, int *nr)
-{
-	const char *what = reg ? "register" : "unregister";
-	int err, first = 0;
-	size_t i;
-
-	for (i = 0; i < now->nr; i++) {
-		if (skip && pids_has(skip, now->pid[i]))
-			continue;
-		err = whole(fd, reg ? KSMOD_IOC_REGISTER : KSMOD_IOC_UNREGISTER,
-			    now->pid[i]);
-		if (err == -ESRCH)
-			continue;	/* exited meanwhile */
-		if (err) {
-			err_msg("%s pid %d: %s%s", what, now->pid[i],
-				strerror(-err), hint_for(-err));
-			first = first ?: err;
-			continue;
-		}
-		(*nr)++;
-		if (done && pids_add(done, now->pid[i]))
-			return -ENOMEM;
-	}
-	return first;
-}
-
-/* register --cgroup PATH [--follow [SECS]], unregister --cgroup PATH */
 int cgroup_register(bool reg, int argc, char **argv)
 {
-	struct pids now = { 0 }, mine = { 0 }, left = { 0 };
-	int fd, err, nr = 0, secs = 0;
-	struct timespec every;
+	struct ksmod_cgroup_req r = { 0 };
 	char dir[4096];
 	sigset_t stop;
-	size_t i;
+	int fd, cfd;
 
 	if (argc < 1 || argc > 3)
 		return usage();
-	if (argc >= 2) {
-		if (!reg || strcmp(argv[1], "--follow"))
-			return usage();
-		secs = argc == 3 ? atoi(argv[2]) : 2;
-		if (secs < 1)
-			return usage();
+	if (argc >= 2 && (!reg || strcmp(argv[1], "--follow") ||
+			  (argc == 3 && atoi(argv[2]) < 1)))
+		return usage();
+	if (cgroup_dir(argv[0], dir, sizeof(dir)))
+		return EXIT_FAIL;
+	fd = open_dev();
+	if (fd < 0)
+		return -fd;
+	cfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0) {
+		err_msg("%s: %s", dir, strerror(errno));
+		close(fd);
+		return exit_for(errno);
 	}
-	err = open_subtree(argv[0], dir, sizeof(dir), &fd, &now);
-	if (err)
-		return err;
-	err = register_each(fd, reg, &now, NULL, &mine, &nr);
-	printf("%s %d process%s of %s\n", reg ? "registered" : "unregistered",
-	       nr, nr == 1 ? "" : "es", dir);
-	fflush(stdout);
-	/* SIGINT or SIGTERM ends the wait between two looks, and the loop */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stop, NULL);
-	every.tv_sec = secs;
-	every.tv_nsec = 0;
-	while (secs && sigtimedwait(&stop, NULL, &every) < 0) {
-		now.nr = 0;
-		err = subtree_pids(dir, &now, 0);
-		if (err == -ENOENT) {
-			err_msg("cgroup %s is gone", dir);
-			break;
-		}
-		if (err) {	/* a partial list: let go of nobody */
-			err_msg("%s: %s", dir, strerror(-err));
-			continue;
-		}
-		nr = 0;
-		register_each(fd, true, &now, &mine, &mine, &nr);
-		if (nr)
-			printf("registered %d process%s moved into %s\n", nr,
-			       nr == 1 ? "" : "es", dir);
-		/* those that left: unregistered, forgotten */
-		left.nr = 0;
-		for (i = 0; i < mine.nr; i++)
-			if (!pids_has(&now, mine.pid[i]) &&
-			    pids_add(&left, mine.pid[i]))
-				break;
-		nr = 0;
-		register_each(fd, false, &left, NULL, NULL, &nr);
-		if (nr)
-			printf("unregistered %d process%s that left %s\n", nr,
-			       nr == 1 ? "" : "es", dir);
-		for (i = 0; i < mine.nr; )
-			if (pids_has(&left, mine.pid[i]))
-				mine.pid[i] = mine.pid[--mine.nr];
-			else
-				i++;
-		fflush(stdout);
+	r.cgroup_fd = cfd;
+	if (ioctl(fd, reg ? KSMOD_IOC_REGISTER_CGROUP :
+		  KSMOD_IOC_UNREGISTER_CGROUP, &r)) {
+		int err = errno;
+
+		err_msg("%s --cgroup %s: %s%s", reg ? "register" : "unregister",
+			dir, strerror(err),
+			err == ENOTTY ? " (ksmod older than ABI 1.4)" :
+			err == ENOSPC ? " (64 cgroups are followed)" :
+			hint_for(err));
+		close(cfd);
+		close(fd);
+		return exit_for(err);
 	}
+	close(cfd);
 	close(fd);
-	free(now.pid);
-	free(mine.pid);
-	free(left.pid);
-	return err ? exit_for(-err) : EXIT_OK;
+	printf("%s %u process%s of %s\n", reg ? "registered" : "unregistered",
+	       r.nr, r.nr == 1 ? "" : "es", dir);
+	fflush(stdout);
+	if (r.skipped)
+		err_msg("%u process%s of %s left as %s: no right to ptrace %s%s",
+			r.skipped, r.skipped == 1 ? "" : "es", dir,
+			r.skipped == 1 ? "it was" : "they were",
+			r.skipped == 1 ? "it" : "them",
+			reg ? "" : ", or not merged whole by ksmod");
+	if (argc >= 2) {
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGINT);
+		sigaddset(&stop, SIGTERM);
+		sigprocmask(SIG_BLOCK, &stop, NULL);
+		while (sigwaitinfo(&stop, NULL) < 0 && errno == EINTR)
+			;
+	}
+	return r.skipped && reg ? EXIT_PERM : EXIT_OK;
 }
 
 /* status --cgroup PATH: the sum of the subtree's processes' figures */

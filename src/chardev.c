@@ -15,6 +15,7 @@
 #include "uapi/ksmod.h"
 #include "chardev.h"
 #include "domain.h"
+#include "follow.h"
 #include "registry.h"
 
 static long ksmod_get_version(void __user *arg)
@@ -94,6 +95,20 @@ static long ksmod_tag_ioctl(void __user *arg)
 	return ksmod_set_tag(req.pid, req.tag);
 }
 
+/* REGISTER_CGROUP, UNREGISTER_CGROUP: the counts go back on success */
+static long ksmod_cgroup_ioctl(void __user *arg, bool on)
+{
+	struct ksmod_cgroup_req req;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	err = ksmod_cgroup_register(&req, on);
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;
+	return err;
+}
+
 static long ksmod_domain_stats_ioctl(void __user *arg)
 {
 	struct ksmod_domain_stats req;
@@ -128,6 +143,10 @@ static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ksmod_tag_ioctl(uarg);
 	case KSMOD_IOC_DOMAIN_STATS:
 		return ksmod_domain_stats_ioctl(uarg);
+	case KSMOD_IOC_REGISTER_CGROUP:
+		return ksmod_cgroup_ioctl(uarg, true);
+	case KSMOD_IOC_UNREGISTER_CGROUP:
+		return ksmod_cgroup_ioctl(uarg, false);
 	default:
 		return -ENOTTY;
 	}

@@ -45,6 +45,7 @@
 
 #include "uapi/ksmod.h"
 #include "domain.h"
+#include "follow.h"
 #include "hooks.h"
 #include "registry.h"
 #include "scan.h"
@@ -168,19 +169,21 @@ u64 ksmod_domain_of(struct mm_struct *mm, u64 tag)
  * (ksmod_rekey_now()). The hooks run with preemption disabled, also on
  * PREEMPT_RT, so they take a work from a fixed pool instead of allocating;
  * with none free, or for a kernel thread, the scanner's check when it next
- * enters the process remains (as before the hooks).
+ * enters the process remains (as before the hooks), and a move into or
+ * out of a followed cgroup (follow.c, which the same work serves) goes
+ * unseen: a work is busy only from the change to the end of its system
+ * call, and 64 at once is said in dmesg.
  */
 #define KSMOD_REKEY_WORKS	64
 
 struct ksmod_rekey_work {
 	struct callback_head twork;
 	struct task_struct *task;	/* whose mm to re-key, referenced */
+	bool moved;			/* to another cgroup (follow.c) */
 };
 
 static struct ksmod_rekey_work ksmod_rekey_works[KSMOD_REKEY_WORKS];
 static DECLARE_BITMAP(ksmod_rekey_busy, KSMOD_REKEY_WORKS);
-
-static void ksmod_domain_changing(struct task_struct *task);
 
 static void ksmod_rekey_work_put(struct ksmod_rekey_work *w)
 {
@@ -194,8 +197,11 @@ static void ksmod_rekey_work_fn(struct callback_head *twork)
 	struct ksmod_rekey_work *w = container_of(twork,
 						  struct ksmod_rekey_work,
 						  twork);
-	struct mm_struct *mm = get_task_mm(w->task);
+	struct mm_struct *mm;
 
+	if (w->moved)
+		ksmod_follow_moved(w->task);
+	mm = get_task_mm(w->task);
 	/* most moves are of processes ksmod does not merge */
 	if (mm && ksmod_mm_slot_find(mm) && ksmod_rekey_now(mm))
 		pr_warn_ratelimited("could not break the KSM pages of pid %d on its change of domain: the scanner will\n",
@@ -210,7 +216,7 @@ static void ksmod_rekey_work_fn(struct callback_head *twork)
  * a hook, with preemption disabled: it gets its new key, and loses its KSM
  * pages of the old one, before current returns to user space.
  */
-static void ksmod_domain_changing(struct task_struct *task)
+static void ksmod_domain_changing(struct task_struct *task, bool moved)
 {
 	struct ksmod_rekey_work *w;
 	unsigned int i;
@@ -228,6 +234,7 @@ static void ksmod_domain_changing(struct task_struct *task)
 
 	w = &ksmod_rekey_works[i];
 	w->task = get_task_struct(task);
+	w->moved = moved;
 	init_task_work(&w->twork, ksmod_rekey_work_fn);
 	ksmod_hook_enter();
 	/* fails only when current is exiting */
@@ -257,20 +264,22 @@ void ksmod_domain_creds(const struct cred *new)
 	rcu_read_unlock();
 #endif
 	if (moved)
-		ksmod_domain_changing(current);
+		ksmod_domain_changing(current, false);
 }
 
 /**
  * ksmod_domain_cgroup() - cgroup_attach_task() moves @leader
  * @leader:	the task, or the thread group led by it, being moved
  *
- * Under merge_domain "cgroup". Its mm cannot be looked at here (the hook
- * may not take task_lock); the work does.
+ * Under merge_domain "cgroup", or while cgroups are followed (follow.c).
+ * Its mm cannot be looked at here (the hook may not take task_lock); the
+ * work does.
  */
 void ksmod_domain_cgroup(struct task_struct *leader)
 {
-	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP)
-		ksmod_domain_changing(leader);
+	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP ||
+	    READ_ONCE(ksmod_nr_follows))
+		ksmod_domain_changing(leader, true);
 }
 
 /* Does @page, referenced, hold only zeroes that may merge across domains? */

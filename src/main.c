@@ -33,6 +33,7 @@
 
 #include "chardev.h"
 #include "debugfs.h"
+#include "follow.h"
 #include "ibt.h"
 #include "mm_hooks.h"
 #include "registry.h"
@@ -108,6 +109,7 @@ static void __exit ksmod_exit(void)
 	ksmod_registry_release();
 	ksmod_scan_unlock();
 	ksmod_mm_hooks_exit();
+	ksmod_follow_exit();
 	ksmod_chardev_exit();
 	ksmod_scan_exit();
 	ksmod_registry_exit();

@@ -221,8 +221,10 @@ static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
 		struct ksmod_mm_slot *pslot = ksmod_mm_slot_lookup(parent);
 
 		refused = !pslot;
-		if (pslot)
+		if (pslot) {
 			slot->tag = pslot->tag;
+			slot->by_cgroup = pslot->by_cgroup;
+		}
 	} else {
 		refused = ksmod_leaving;
 	}
@@ -606,6 +608,28 @@ int ksmod_unmerge_mm(struct mm_struct *mm)
 	return 0;
 }
 
+/* @task's mm, if the caller may act on it in @mode (a PTRACE_MODE_*) */
+static struct mm_struct *ksmod_get_task_mm(struct task_struct *task,
+					   unsigned int mode)
+{
+	struct mm_struct *mm;
+	int err;
+
+	/* no exec may change the target's credentials meanwhile */
+	err = down_read_killable(&task->signal->exec_update_lock);
+	if (err)
+		return ERR_PTR(err);
+	mm = get_task_mm(task);
+	if (!mm)
+		mm = ERR_PTR(-ESRCH);
+	else if (mm != current->mm && !ksym.ptrace_may_access(task, mode)) {
+		mmput(mm);
+		mm = ERR_PTR(-EPERM);
+	}
+	up_read(&task->signal->exec_update_lock);
+	return mm;
+}
+
 /*
  * The mm of process @pid (0: the caller), if the caller may act on it in
  * @mode (a PTRACE_MODE_*), as mm_access() decides for process_madvise().
@@ -615,7 +639,6 @@ static struct mm_struct *ksmod_get_mm(pid_t pid, unsigned int mode)
 	struct task_struct *task;
 	struct mm_struct *mm;
 	struct pid *p;
-	int err;
 
 	if (!pid)
 		return get_task_mm(current) ?: ERR_PTR(-ESRCH);
@@ -627,23 +650,65 @@ static struct mm_struct *ksmod_get_mm(pid_t pid, unsigned int mode)
 	put_pid(p);
 	if (!task)
 		return ERR_PTR(-ESRCH);
-
-	/* no exec may change the target's credentials meanwhile */
-	err = down_read_killable(&task->signal->exec_update_lock);
-	if (err) {
-		put_task_struct(task);
-		return ERR_PTR(err);
-	}
-	mm = get_task_mm(task);
-	if (!mm)
-		mm = ERR_PTR(-ESRCH);
-	else if (mm != current->mm && !ksym.ptrace_may_access(task, mode)) {
-		mmput(mm);
-		mm = ERR_PTR(-EPERM);
-	}
-	up_read(&task->signal->exec_update_lock);
+	mm = ksmod_get_task_mm(task, mode);
 	put_task_struct(task);
 	return mm;
+}
+
+/**
+ * ksmod_task_whole() - KSMOD_RANGE_WHOLE for a task of a cgroup (follow.c)
+ * @task:	the task, referenced
+ * @on:		register or unregister
+ * @check:	with the caller's rights over @task (else ksmod's own doing:
+ *		unregistering one it registered for a followed cgroup)
+ * @by_cgroup:	on: mark it registered for a followed cgroup, when it was
+ *		not ksmod's before; off: only if so marked
+ *
+ * Return: 0, -ESRCH/-EPERM for @task, -EALREADY when there was nothing to
+ * do, or what the prctl gives.
+ */
+int ksmod_task_whole(struct task_struct *task, bool on, bool check,
+		     bool by_cgroup)
+{
+	struct ksmod_mm_slot *slot;
+	struct mm_struct *mm;
+	bool had, was, mine;
+	int err;
+
+	if (check) {
+		mm = ksmod_get_task_mm(task, PTRACE_MODE_ATTACH_REALCREDS);
+		if (IS_ERR(mm))
+			return PTR_ERR(mm);
+	} else {
+		mm = get_task_mm(task);
+		if (!mm)
+			return -ESRCH;
+	}
+	if (mmap_write_lock_killable(mm)) {
+		mmput(mm);
+		return -EINTR;
+	}
+	spin_lock(&ksmod_mm_lock);
+	slot = ksmod_mm_slot_lookup(mm);
+	had = slot;
+	was = slot && READ_ONCE(slot->merge_any);
+	mine = slot && slot->by_cgroup;
+	spin_unlock(&ksmod_mm_lock);
+	if (on == was || (!on && by_cgroup && !mine))
+		err = -EALREADY;	/* one registered otherwise keeps it */
+	else
+		err = ksmod_set_merge_any(mm, on);
+	/* marked only when it was not ksmod's at all before */
+	if (!err && on && by_cgroup && !had) {
+		spin_lock(&ksmod_mm_lock);
+		slot = ksmod_mm_slot_lookup(mm);
+		if (slot)
+			slot->by_cgroup = true;
+		spin_unlock(&ksmod_mm_lock);
+	}
+	mmap_write_unlock(mm);
+	mmput(mm);
+	return err;
 }
 
 /**

@@ -13,6 +13,7 @@
 struct ksmod_mm_stats;
 struct ksmod_query;
 struct ksmod_rmap_item;
+struct task_struct;
 
 /**
  * struct ksmod_mm_slot - a process whose memory ksmod merges
@@ -30,6 +31,9 @@ struct ksmod_rmap_item;
  *		(domain.h); written by the scanner under ksmod_mm_lock
  * @tag:	its merge domain tag (KSMOD_IOC_SET_TAG), its parent's at fork
  *		and exec; under ksmod_mm_lock
+ * @by_cgroup:	registered for a followed cgroup (follow.c), or a child of
+ *		one: moved out of every followed cgroup, it is unregistered;
+ *		under ksmod_mm_lock
  */
 struct ksmod_mm_slot {
 	struct hlist_node hash;
@@ -41,6 +45,7 @@ struct ksmod_mm_slot {
 	bool merge_any;
 	u64 domain;
 	u64 tag;
+	bool by_cgroup;
 };
 
 extern spinlock_t ksmod_mm_lock;
@@ -48,6 +53,8 @@ extern struct list_head ksmod_mm_list;
 extern struct ksmod_mm_slot *ksmod_scan_slot;
 
 struct ksmod_mm_slot *ksmod_mm_slot_find(struct mm_struct *mm);
+int ksmod_task_whole(struct task_struct *task, bool on, bool check,
+		     bool by_cgroup);
 void ksmod_mm_slot_unlink(struct ksmod_mm_slot *slot);
 void ksmod_mm_slot_free(struct ksmod_mm_slot *slot);
 void ksmod_mm_slot_free_items(struct ksmod_mm_slot *slot);

@@ -20,7 +20,7 @@
 
 /* Incompatible changes bump the major, additions bump the minor. */
 #define KSMOD_ABI_MAJOR		1
-#define KSMOD_ABI_MINOR		3
+#define KSMOD_ABI_MINOR		4
 
 /**
  * struct ksmod_version - answer of KSMOD_IOC_GET_VERSION
@@ -203,5 +203,42 @@ struct ksmod_domain_stats {
 };
 
 #define KSMOD_IOC_DOMAIN_STATS	_IOWR(KSMOD_IOC_MAGIC, 0x06, struct ksmod_domain_stats)
+
+/**
+ * struct ksmod_cgroup_req - argument of KSMOD_IOC_REGISTER_CGROUP and
+ * _UNREGISTER_CGROUP (ABI 1.4)
+ * @cgroup_fd:	an open directory of a cgroup v2 (EBADF otherwise)
+ * @flags:	0
+ * @nr:		out: processes of the subtree registered (unregistered)
+ * @skipped:	out: processes of the subtree left as they were: the caller
+ *		may not ptrace-attach them (PTRACE_MODE_ATTACH_REALCREDS),
+ *		or (UNREGISTER) ksmod did not merge them whole; processes
+ *		exiting meanwhile are in neither count
+ *
+ * REGISTER_CGROUP registers every process of the cgroup v2 subtree whole,
+ * as KSMOD_IOC_REGISTER with KSMOD_RANGE_WHOLE would one by one, and
+ * ksmod follows the subtree from then on: a process moved into it (a
+ * write to cgroup.procs) is registered before the write returns, with the
+ * rights of the caller of REGISTER_CGROUP, checked then; one that ksmod
+ * registered for a followed subtree (or a child of one) and that is moved
+ * out of every followed subtree is unregistered, which unmerges it.
+ * Children inherit, as always. At most 64 subtrees are followed (ENOSPC;
+ * removed cgroups are forgotten); a subtree followed already stays so,
+ * its processes registered again. A follow lasts until UNREGISTER_CGROUP
+ * of that cgroup or unload (not the caller's file: a service may
+ * register and exit).
+ *
+ * UNREGISTER_CGROUP stops following the cgroup (if followed) and
+ * unregisters every process of the subtree the caller may ptrace-attach.
+ */
+struct ksmod_cgroup_req {
+	__s32 cgroup_fd;
+	__u32 flags;
+	__u32 nr;
+	__u32 skipped;
+};
+
+#define KSMOD_IOC_REGISTER_CGROUP	_IOWR(KSMOD_IOC_MAGIC, 0x07, struct ksmod_cgroup_req)
+#define KSMOD_IOC_UNREGISTER_CGROUP	_IOWR(KSMOD_IOC_MAGIC, 0x08, struct ksmod_cgroup_req)
 
 #endif /* _UAPI_KSMOD_H */

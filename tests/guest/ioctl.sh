@@ -8,8 +8,8 @@
 t_ok "ksmod loads" ksmod_load || bail "cannot load ksmod"
 
 release=$(modinfo -F version /lib/ksmod/ksmod.ko)
-t_is "GET_VERSION gives ABI 1.3 and the module's release" \
-	"$(ksmod_ioctl version)" "1 3 0 $release"
+t_is "GET_VERSION gives ABI 1.4 and the module's release" \
+	"$(ksmod_ioctl version)" "1 4 0 $release"
 # _IOR(0xBA, 0, 48 bytes)
 t_is "GET_VERSION is ioctl 0x8030ba00" "$(ksmod_ioctl raw 0x8030ba00)" ok
 t_is "GET_VERSION into a bad pointer is EFAULT" \

@@ -87,7 +87,7 @@ t_is "loading twice: 1" "$(rc ksmodctl load -f $KO)" 1
 t_match "saying why" "$(out ksmodctl load -f $KO)" 'already loaded'
 release=$(modinfo -F version $KO)
 t_match "version names the release and ABI" "$(ksmodctl version)" \
-	"^ksmod $release, ABI 1\\.3 "
+	"^ksmod $release, ABI 1\\.4 "
 t_is "version --json: the release" \
 	"$(ksmodctl --json version | jsonq .release)" \
 	"$release"

@@ -128,7 +128,7 @@ diag_file $M1
 t_is "ksmod_up 1" "$(sample $M1 ksmod_up)" 1
 release=$(modinfo -F version $KO)
 t_is "ksmod_info: release and ABI" \
-	"$(sample $M1 "ksmod_info{version=\"$release\",abi=\"1.3\"}")" 1
+	"$(sample $M1 "ksmod_info{version=\"$release\",abi=\"1.4\"}")" 1
 t_is "ksmod_page_size_bytes" "$(sample $M1 ksmod_page_size_bytes)" 4096
 t_is "cow_breaks as counted: 5" "$(sample $M1 ksmod_cow_breaks_total)" 5
 t_is "pages_sharing as merged" "$(sample $M1 ksmod_pages_sharing)" \

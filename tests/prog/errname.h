@@ -22,6 +22,9 @@ static inline const char *errname(int e)
 	case EACCES: return "EACCES";
 	case EAGAIN: return "EAGAIN";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EBADF: return "EBADF";
+	case ENOSPC: return "ENOSPC";
+	case EINTR: return "EINTR";
 	default: return "EOTHER";
 	}
 }

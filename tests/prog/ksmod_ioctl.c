@@ -14,6 +14,11 @@
  *                              "KIND:ID shared=S sharing=G items=I" per
  *                              domain written (KIND all, uid, cgroup,
  *                              tag, alone)
+ *   ksmod_ioctl cgroup reg|unreg PATH [FLAGS]
+ *                              KSMOD_IOC_REGISTER_CGROUP or _UNREGISTER_
+ *                              CGROUP with PATH opened read-only (a
+ *                              number: that descriptor as it is): print
+ *                              "nr=N skipped=S" or the errno name
  *   ksmod_ioctl raw CMD [bad]  issue ioctl number CMD (hex or decimal) with
  *                              a valid buffer (or a bad pointer); print
  *                              "ok" or the errno name
@@ -22,6 +27,7 @@
  * Exit status: 0 when it could ask, 1 on usage or open errors.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +44,7 @@ int main(int argc, char **argv)
 	int fd = inherited_fd(&argc, &argv);
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ksmod_ioctl [--fd N] version | stats PID | tag PID TAG [FLAGS] | domains [ROOM] | raw CMD [bad]\n");
+		fprintf(stderr, "usage: ksmod_ioctl [--fd N] version | stats PID | tag PID TAG [FLAGS] | domains [ROOM] | cgroup reg|unreg PATH [FLAGS] | raw CMD [bad]\n");
 		return 1;
 	}
 	if (fd < 0)
@@ -114,6 +120,27 @@ int main(int argc, char **argv)
 		       st.owner, (unsigned long long)st.cow_breaks,
 		       (unsigned long long)st.merging_pages,
 		       (unsigned long long)st.rmap_items);
+		return 0;
+	}
+	if (!strcmp(argv[1], "cgroup") && (argc == 4 || argc == 5)) {
+		struct ksmod_cgroup_req req = {
+			.flags = argc == 5 ? strtoul(argv[4], NULL, 0) : 0,
+		};
+		bool reg = !strcmp(argv[2], "reg");
+		char *end;
+
+		req.cgroup_fd = strtol(argv[3], &end, 10);
+		if (*end || end == argv[3])
+			req.cgroup_fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+		if (req.cgroup_fd == -1 && *end) {
+			perror(argv[3]);
+			return 1;
+		}
+		if (ioctl(fd, reg ? KSMOD_IOC_REGISTER_CGROUP :
+			  KSMOD_IOC_UNREGISTER_CGROUP, &req))
+			printf("%s\n", errname(errno));
+		else
+			printf("nr=%u skipped=%u\n", req.nr, req.skipped);
 		return 0;
 	}
 	if (!strcmp(argv[1], "raw") && argc >= 3) {
