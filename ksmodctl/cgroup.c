@@ -25,8 +25,6 @@
 #include "uapi/ksmod.h"
 #include "ksmodctl.h"
 
-#define CGROUP_ROOT	"/sys/fs/cgroup"
-
 struct pids {
 	pid_t *pid;
 	size_t nr, room;

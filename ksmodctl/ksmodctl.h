@@ -55,6 +55,7 @@ void prom_sample(const char *name, const char *value, ...);
 
 /* util.c: merge domains (KSMOD_IOC_DOMAIN_STATS) */
 struct ksmod_domain_stat;
+#define CGROUP_ROOT	"/sys/fs/cgroup"	/* where cgroup v2 is mounted */
 #define RMAP_ITEM_BYTES	64	/* what general_profit counts per page tracked */
 int domain_stats(struct ksmod_domain_stat **out, unsigned int *nr,
 		 unsigned int *mode);

@@ -11,7 +11,9 @@
  * and has no label, and figures per merge domain or cgroup, when ksmod
  * has them, are families of their own under the prefixes ksmod_domain_
  * and ksmod_cgroup_ with a domain or cgroup label, so that these names
- * never change and a sum over one family never counts a page twice.
+ * never change and a sum over one family never counts a page twice (a
+ * cgroup nested in another registered one is counted in both, as its
+ * processes are: ksmod_cgroup_ figures are per subtree).
  *
  * There is nothing per process: the ioctls of /dev/ksmod answer for one
  * pid at a time and none lists ksmod's processes, so that each scrape
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "uapi/ksmod.h"
@@ -280,6 +283,93 @@ static void print_domains(void)
 	free(d);
 }
 
+/*
+ * The path under /sys/fs/cgroup ("/a/b") of the cgroup whose directory has
+ * inode @ino, into @path; "id:INO" when no directory has it (removed).
+ */
+static void cgroup_path_of(unsigned long long ino, char *path, size_t size,
+			   const char *dir, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	char sub[4096];
+	DIR *d;
+
+	if (!depth)
+		snprintf(path, size, "id:%llu", ino);
+	if (depth > 32 || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		if (!stat(sub, &st) && st.st_ino == ino) {
+			snprintf(path, size, "%s", sub + strlen(CGROUP_ROOT));
+			break;
+		}
+		cgroup_path_of(ino, path, size, sub, depth + 1);
+		if (strncmp(path, "id:", 3))
+			break;
+	}
+	closedir(d);
+}
+
+/*
+ * Per followed cgroup (KSMOD_IOC_REGISTER_CGROUP), labelled cgroup="/PATH"
+ * under /sys/fs/cgroup: what CGROUP_STATS says, when /dev/ksmod can be
+ * opened and the module has it (ABI 1.4).
+ */
+static void print_cgroups(void)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ PREFIX "cgroup_processes", "gauge",
+		  "Processes of a registered cgroup subtree that ksmod merges whole." },
+		{ PREFIX "cgroup_merging_pages", "gauge",
+		  "Pages of a registered cgroup subtree's processes that map a ksmod KSM page." },
+		{ PREFIX "cgroup_cow_breaks_total", "counter",
+		  "Write faults of a registered cgroup subtree's processes that copied a ksmod KSM page." },
+		{ PREFIX "cgroup_rmap_items", "gauge",
+		  "Pages of a registered cgroup subtree's processes ksmod tracks." },
+		{ PREFIX "cgroup_profit_bytes", "gauge",
+		  "Memory a registered cgroup subtree saves minus the metadata of its pages tracked, as ksm_process_profit summed." },
+	};
+	struct ksmod_cgroup_stat c[64];
+	struct ksmod_cgroup_stats req = {
+		.nr = 64,
+		.cgroups = (unsigned long)c,
+	};
+	char path[4096], val[32];
+	unsigned int f, i;
+	int fd;
+
+	fd = open(KSMOD_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, KSMOD_IOC_CGROUP_STATS, &req))
+		req.nr = 0;	/* an older module: no such figures */
+	close(fd);
+	if (req.nr > 64)
+		req.nr = 64;	/* at most 64 are followed */
+	for (f = 0; req.nr && f < ARRAY_SIZE(fam); f++) {
+		prom_family(fam[f].name, fam[f].type, fam[f].help);
+		for (i = 0; i < req.nr; i++) {
+			long long v[] = {
+				c[i].processes, c[i].merging_pages,
+				c[i].cow_breaks, c[i].rmap_items,
+				(long long)c[i].merging_pages * page_size -
+				(long long)c[i].rmap_items * RMAP_ITEM_BYTES,
+			};
+
+			cgroup_path_of(c[i].id, path, sizeof(path),
+				       CGROUP_ROOT, 0);
+			snprintf(val, sizeof(val), "%lld", v[f]);
+			prom_sample(fam[f].name, val, "cgroup", path, NULL);
+		}
+	}
+}
+
 int cmd_metrics(void)
 {
 	char val[64], buf[sizeof(val) + 8], name[128];
@@ -331,6 +421,7 @@ int cmd_metrics(void)
 			prom_sample(name, num, NULL);
 	}
 	print_domains();
+	print_cgroups();
 	err = print_unknown();
 	if (err) {
 		err_msg("%s: %s", SYSFS_KSM, strerror(-err));

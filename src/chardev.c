@@ -109,6 +109,19 @@ static long ksmod_cgroup_ioctl(void __user *arg, bool on)
 	return err;
 }
 
+static long ksmod_cgroup_stats_ioctl(void __user *arg)
+{
+	struct ksmod_cgroup_stats req;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	err = ksmod_cgroup_stats(&req);
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;
+	return err;
+}
+
 static long ksmod_domain_stats_ioctl(void __user *arg)
 {
 	struct ksmod_domain_stats req;
@@ -147,6 +160,8 @@ static long ksmod_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ksmod_cgroup_ioctl(uarg, true);
 	case KSMOD_IOC_UNREGISTER_CGROUP:
 		return ksmod_cgroup_ioctl(uarg, false);
+	case KSMOD_IOC_CGROUP_STATS:
+		return ksmod_cgroup_stats_ioctl(uarg);
 	default:
 		return -ENOTTY;
 	}

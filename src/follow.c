@@ -26,6 +26,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "uapi/ksmod.h"
 #include "follow.h"
@@ -244,6 +245,88 @@ void ksmod_follow_moved(struct task_struct *task)
 	if (err && err != -EALREADY)
 		pr_info_ratelimited("pid %d moved into a followed cgroup: not registered (%d)\n",
 				    task_tgid_nr(task), err);
+}
+
+/* One followed cgroup's figures while CGROUP_STATS adds them up. */
+struct ksmod_cgroup_tally {
+	struct cgroup *cgrp;		/* referenced */
+	struct ksmod_cgroup_stat st;
+};
+
+struct ksmod_cgroup_tallies {
+	struct ksmod_cgroup_tally *t;
+	unsigned int nr;
+};
+
+/* Count @mm to each followed subtree its owner is in; ksmod_mm_lock held. */
+static void ksmod_cgroup_count(struct ksmod_mm_slot *slot, void *arg)
+{
+#ifdef CONFIG_MEMCG
+	struct ksmod_cgroup_tallies *all = arg;
+	struct mm_struct *mm = slot->mm;
+	struct task_struct *owner;
+	struct cgroup *cgrp;
+	unsigned int i;
+
+	if (!READ_ONCE(slot->merge_any) || !atomic_read(&mm->mm_users))
+		return;
+	rcu_read_lock();
+	owner = rcu_dereference(mm->owner);
+	cgrp = owner ? task_dfl_cgroup(owner) : NULL;
+	for (i = 0; cgrp && i < all->nr; i++) {
+		struct ksmod_cgroup_stat *st = &all->t[i].st;
+
+		if (!cgroup_is_descendant(cgrp, all->t[i].cgrp))
+			continue;
+		st->processes++;
+		st->merging_pages += READ_ONCE(mm->ksm_merging_pages);
+		st->rmap_items += READ_ONCE(mm->ksm_rmap_items);
+		st->cow_breaks += atomic_long_read(&slot->cow_breaks);
+	}
+	rcu_read_unlock();
+#endif
+}
+
+/**
+ * ksmod_cgroup_stats() - KSMOD_IOC_CGROUP_STATS
+ * @req:	the request, copied in; @nr is set on return
+ *
+ * A process counts when ksmod merges it whole and the task that owns its
+ * mm (mm->owner, as the memory cgroup charges) is in the subtree.
+ *
+ * Return: 0, -EINVAL, -ENOMEM or -EFAULT.
+ */
+int ksmod_cgroup_stats(struct ksmod_cgroup_stats *req)
+{
+	struct ksmod_cgroup_stat __user *out = u64_to_user_ptr(req->cgroups);
+	struct ksmod_cgroup_tallies all = { 0 };
+	struct ksmod_follow *f;
+	unsigned int i;
+	int err = 0;
+
+	if (req->flags)
+		return -EINVAL;
+	all.t = kcalloc(KSMOD_FOLLOW_MAX, sizeof(*all.t), GFP_KERNEL);
+	if (!all.t)
+		return -ENOMEM;
+	mutex_lock(&ksmod_follow_mutex);
+	list_for_each_entry(f, &ksmod_follows, list) {
+		cgroup_get(f->cgrp);
+		all.t[all.nr].cgrp = f->cgrp;
+		all.t[all.nr++].st.id = cgroup_id(f->cgrp);
+	}
+	mutex_unlock(&ksmod_follow_mutex);
+
+	ksmod_registry_for_each(ksmod_cgroup_count, &all);
+	for (i = 0; i < all.nr; i++) {
+		if (!err && i < req->nr &&
+		    copy_to_user(out + i, &all.t[i].st, sizeof(all.t[i].st)))
+			err = -EFAULT;
+		cgroup_put(all.t[i].cgrp);
+	}
+	req->nr = all.nr;
+	kfree(all.t);
+	return err;
 }
 
 /* Unload: forget every followed cgroup. No hook runs any more. */

@@ -91,6 +91,18 @@ static struct ksmod_mm_slot *ksmod_mm_slot_lookup(struct mm_struct *mm)
 	return NULL;
 }
 
+/* Call @fn on each registered process's slot, under ksmod_mm_lock. */
+void ksmod_registry_for_each(void (*fn)(struct ksmod_mm_slot *, void *),
+			     void *arg)
+{
+	struct ksmod_mm_slot *slot;
+
+	spin_lock(&ksmod_mm_lock);
+	list_for_each_entry(slot, &ksmod_mm_list, list)
+		fn(slot, arg);
+	spin_unlock(&ksmod_mm_lock);
+}
+
 /* @mm's slot, or NULL when ksmod does not merge it */
 struct ksmod_mm_slot *ksmod_mm_slot_find(struct mm_struct *mm)
 {

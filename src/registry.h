@@ -53,6 +53,8 @@ extern struct list_head ksmod_mm_list;
 extern struct ksmod_mm_slot *ksmod_scan_slot;
 
 struct ksmod_mm_slot *ksmod_mm_slot_find(struct mm_struct *mm);
+void ksmod_registry_for_each(void (*fn)(struct ksmod_mm_slot *, void *),
+			     void *arg);
 int ksmod_task_whole(struct task_struct *task, bool on, bool check,
 		     bool by_cgroup);
 void ksmod_mm_slot_unlink(struct ksmod_mm_slot *slot);

@@ -241,4 +241,42 @@ struct ksmod_cgroup_req {
 #define KSMOD_IOC_REGISTER_CGROUP	_IOWR(KSMOD_IOC_MAGIC, 0x07, struct ksmod_cgroup_req)
 #define KSMOD_IOC_UNREGISTER_CGROUP	_IOWR(KSMOD_IOC_MAGIC, 0x08, struct ksmod_cgroup_req)
 
+/**
+ * struct ksmod_cgroup_stat - one followed cgroup (ABI 1.4)
+ * @id:		its cgroup v2 id (the inode number of its directory)
+ * @processes:	processes of its subtree ksmod merges (registered)
+ * @pad:	0
+ * @merging_pages:	their pages mapping a ksmod KSM page
+ * @cow_breaks:	their write faults that copied one
+ * @rmap_items:	their pages ksmod tracks; the subtree's profit is
+ *		merging_pages * page size - rmap_items * 64 bytes, as the
+ *		sum of the processes' ksm_process_profit
+ */
+struct ksmod_cgroup_stat {
+	__u64 id;
+	__u32 processes;
+	__u32 pad;
+	__u64 merging_pages;
+	__u64 cow_breaks;
+	__u64 rmap_items;
+};
+
+/**
+ * struct ksmod_cgroup_stats - argument of KSMOD_IOC_CGROUP_STATS (ABI 1.4)
+ * @flags:	0
+ * @nr:		in: room in @cgroups; out: cgroups followed
+ *		(KSMOD_IOC_REGISTER_CGROUP), which may be more (then only the
+ *		first @nr in were written)
+ * @cgroups:	a pointer to @nr struct ksmod_cgroup_stat, in the order
+ *		they were registered. A process in two followed subtrees
+ *		(one nested in the other) counts in both.
+ */
+struct ksmod_cgroup_stats {
+	__u32 flags;
+	__u32 nr;
+	__u64 cgroups;
+};
+
+#define KSMOD_IOC_CGROUP_STATS	_IOWR(KSMOD_IOC_MAGIC, 0x09, struct ksmod_cgroup_stats)
+
 #endif /* _UAPI_KSMOD_H */

@@ -10,7 +10,8 @@
 # out no longer, before the write to cgroup.procs returns, a process
 # registered by pid keeps its registration, and the removal of a nested
 # cgroup is no error; `status --cgroup` sums the subtree's figures;
-# `unregister --cgroup` unmerges it all and stops following. Bad input
+# `unregister --cgroup` unmerges it all and stops following; `metrics`
+# has the followed cgroup's figures (ksmod_cgroup_*). Bad input
 # (flags, no cgroup, a closed descriptor, a 65th cgroup) gets its errno;
 # uid 65534 registering a cgroup gets its own process registered, not
 # root's, now or moved in later. Processes with 32 identical pages
@@ -109,6 +110,16 @@ t_match "the same as text" "$(ksmodctl status --cgroup /ksmcg)" \
 	"^merging pages:  ${mp:-?} "
 t_is "status --cgroup of no cgroup: 1" \
 	"$(ksmodctl status --cgroup /nosuch >/dev/null 2>&1; echo $?)" 1
+# the followed cgroup's figures (KSMOD_IOC_CGROUP_STATS) in metrics
+ksmodctl metrics >metrics.txt
+t_ok "ksmodctl metrics: valid" promcheck <metrics.txt
+t_match "the followed cgroup: 3 processes" "$(cat metrics.txt)" \
+	'^ksmod_cgroup_processes\{cgroup="/ksmcg"\} 3$'
+cmp=$(sed -n 's/^ksmod_cgroup_merging_pages{cgroup="\/ksmcg"} //p' metrics.txt)
+t_ok "its merging pages: their buffers' at least (${cmp:-?})" \
+	test "${cmp:-0}" -ge $((3 * N))
+t_match "its COW breaks, a counter" "$(cat metrics.txt)" \
+	'^# TYPE ksmod_cgroup_cow_breaks_total counter$'
 
 t_is "unregister --cgroup: the three" \
 	"$(ksmodctl unregister --cgroup /ksmcg)" \
