@@ -297,7 +297,10 @@ static void cgroup_path_of(unsigned long long ino, char *path, size_t size,
 
 	if (!depth)
 		snprintf(path, size, "id:%llu", ino);
-	if (depth > 32 || !(d = opendir(dir)))
+	if (depth > 32)
+		return;
+	d = opendir(dir);
+	if (!d)
 		return;
 	while ((de = readdir(d))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
