@@ -1797,7 +1797,10 @@ static int valid_cmd(unsigned long cmd)
 	return cmd == KSMOD_IOC_GET_VERSION || cmd == KSMOD_IOC_REGISTER ||
 	       cmd == KSMOD_IOC_UNREGISTER || cmd == KSMOD_IOC_QUERY ||
 	       cmd == KSMOD_IOC_MM_STATS || cmd == KSMOD_IOC_SET_TAG ||
-	       cmd == KSMOD_IOC_DOMAIN_STATS;
+	       cmd == KSMOD_IOC_DOMAIN_STATS ||
+	       cmd == KSMOD_IOC_REGISTER_CGROUP ||
+	       cmd == KSMOD_IOC_UNREGISTER_CGROUP ||
+	       cmd == KSMOD_IOC_CGROUP_STATS;
 }
 
 /* magics the VFS answers itself in do_vfs_ioctl(): FIO*, FIGETBSZ, FICLONE... */
@@ -1811,7 +1814,8 @@ static void op_ioctl_unknown(struct thr *t)
 	static const unsigned long good[] = {
 		KSMOD_IOC_GET_VERSION, KSMOD_IOC_REGISTER, KSMOD_IOC_UNREGISTER,
 		KSMOD_IOC_QUERY, KSMOD_IOC_MM_STATS, KSMOD_IOC_SET_TAG,
-		KSMOD_IOC_DOMAIN_STATS,
+		KSMOD_IOC_DOMAIN_STATS, KSMOD_IOC_REGISTER_CGROUP,
+		KSMOD_IOC_UNREGISTER_CGROUP, KSMOD_IOC_CGROUP_STATS,
 	};
 	unsigned long cmd, g = good[rn(t, sizeof(good) / sizeof(good[0]))];
 	const char *how;
@@ -1831,7 +1835,7 @@ static void op_ioctl_unknown(struct thr *t)
 		while (valid_cmd(cmd));
 		break;
 	case 2:		/* ksmod's magic, another number */
-		cmd = _IOC(rn(t, 4), KSMOD_IOC_MAGIC, 7 + rn(t, 249), rn(t, 1 << 14));
+		cmd = _IOC(rn(t, 4), KSMOD_IOC_MAGIC, 10 + rn(t, 246), rn(t, 1 << 14));
 		break;
 	default:	/* another magic */
 		do
@@ -1856,7 +1860,8 @@ static void op_ioctl_badarg(struct thr *t)
 	static const unsigned long cmds[] = {
 		KSMOD_IOC_GET_VERSION, KSMOD_IOC_REGISTER, KSMOD_IOC_UNREGISTER,
 		KSMOD_IOC_QUERY, KSMOD_IOC_MM_STATS, KSMOD_IOC_SET_TAG,
-		KSMOD_IOC_DOMAIN_STATS,
+		KSMOD_IOC_DOMAIN_STATS, KSMOD_IOC_REGISTER_CGROUP,
+		KSMOD_IOC_UNREGISTER_CGROUP, KSMOD_IOC_CGROUP_STATS,
 	};
 	unsigned long cmd = cmds[rn(t, sizeof(cmds) / sizeof(cmds[0]))];
 	const char *how;
