@@ -47,8 +47,13 @@ calls2=$((calls / 2))
 secs=$((${KSMOD_TIMEOUT:-300} - 100))
 diag "seed $seed, $calls + $calls2 calls, at most $secs s"
 
-thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled)
-t_match "transparent huge pages at the system's default, always" "$thp" '\[always\]'
+# (Debian's rt kernels are built without THP: nothing to check there)
+thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
+if [ -n "$thp" ]; then
+	t_match "transparent huge pages at the system's default, always" "$thp" '\[always\]'
+else
+	diag "this kernel has no transparent huge pages (CONFIG_TRANSPARENT_HUGEPAGE off)"
+fi
 
 # fast, but leaving the fuzzers most of the guest (TCG runs both CPUs on one
 # host thread)
@@ -178,8 +183,9 @@ t_is "root fuzzer: every result documented, every byte read back (seed $seed)" \
 	"$rc1" 0
 t_not "root fuzzer: made all its $calls calls in time" \
 	grep -q "stopped after" fuzz1.out
-t_match "root fuzzer: its THP regions were huge pages" "$(cat fuzz1.out)" \
-	'AnonHugePages [1-9][0-9]* kB'
+[ -z "$thp" ] ||
+	t_match "root fuzzer: its THP regions were huge pages" "$(cat fuzz1.out)" \
+		'AnonHugePages [1-9][0-9]* kB'
 t_is "uid 65534 fuzzer: every result documented, every byte read back (seed $seed2)" \
 	"$rc2" 0
 t_not "uid 65534 fuzzer: made all its $calls2 calls in time" \

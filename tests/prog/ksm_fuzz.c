@@ -1217,10 +1217,19 @@ static int adv_flags_only(int a)
 	return 0;
 }
 
+/*
+ * A kernel without CONFIG_TRANSPARENT_HUGEPAGE (Debian's rt flavour) knows
+ * no HUGEPAGE, NOHUGEPAGE, COLLAPSE: EINVAL before anything else.
+ */
+static int no_thp;
+
 static int adv_valid(int a)
 {
 	int i;
 
+	if (no_thp && (a == MADV_HUGEPAGE || a == MADV_NOHUGEPAGE ||
+		       a == MADV_COLLAPSE))
+		return 0;
 	if (a == 100 || a == 101)	/* MADV_HWPOISON, MADV_SOFT_OFFLINE */
 		return 1;
 	for (i = 0; i < NADV; i++)
@@ -3259,6 +3268,7 @@ int main(int argc, char **argv)
 	double secs;
 	struct thr *t;
 
+	no_thp = access("/sys/kernel/mm/transparent_hugepage", F_OK) != 0;
 	while ((opt = getopt(argc, argv, "s:n:T:d:u:P:r:KvDW:h")) != -1) {
 		switch (opt) {
 		case 's':
