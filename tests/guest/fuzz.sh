@@ -48,7 +48,8 @@ secs=$((${KSMOD_TIMEOUT:-300} - 100))
 diag "seed $seed, $calls + $calls2 calls, at most $secs s"
 
 # (Debian's rt kernels are built without THP: nothing to check there)
-thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)
+thp=""
+have_thp && thp=$(cat /sys/kernel/mm/transparent_hugepage/enabled)
 if [ -n "$thp" ]; then
 	t_match "transparent huge pages at the system's default, always" "$thp" '\[always\]'
 else
