@@ -610,7 +610,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	struct ksmod_rmap_item *tree_item;
 	struct ksmod_stable_node *n;
 	struct page *kpage, *tree_page;
-	bool first = false;
+	bool first = false, ours;
 	u32 checksum;
 	u64 domain;
 
@@ -641,8 +641,9 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	 * ksmod's KSM page (a fork's, or one on another node's tree) goes
 	 * straight to the stable tree, as the kernel's does.
 	 */
-	if (!ksmod_folio_node(page_folio(page)) && !item->visited &&
-	    READ_ONCE(ksmod_early_merge) && !READ_ONCE(ksmod_use_zero_pages)) {
+	ours = ksmod_folio_node(page_folio(page));
+	if (!ours && !item->visited && READ_ONCE(ksmod_early_merge) &&
+	    !READ_ONCE(ksmod_use_zero_pages)) {
 		/*
 		 * A first visit's checksum says nothing of whether the page
 		 * holds still: it is kept for the next visit, and for a twin
@@ -657,7 +658,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 		item->visited = 1;
 		item->seen_batch = ksmod_batches;
 		item->unverified = 1;
-	} else if (!ksmod_folio_node(page_folio(page))) {
+	} else if (!ours) {
 		ksmod_prof(KSMOD_PH_OTHER);
 		checksum = ksmod_checksum(page);
 		ksmod_prof(KSMOD_PH_CHECKSUM);
