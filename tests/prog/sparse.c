@@ -59,6 +59,12 @@ int main(int argc, char **argv)
 	step = len / npages / page * page;
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/*
+	 * A kernel without THP (Debian's rt flavour) has no huge page to
+	 * turn off, and refuses the advice (EINVAL): -h asks nothing there.
+	 */
+	if (nohuge && access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		nohuge = 0;
 	if (buf == MAP_FAILED ||
 	    (nohuge && madvise(buf, len, MADV_NOHUGEPAGE)) ||
 	    madvise(buf, len, MADV_MERGEABLE)) {
