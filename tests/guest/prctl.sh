@@ -219,21 +219,28 @@ t_no_dmesg "without a warning" 'ksmod: .*(cannot|could not)'
 # meanwhile are cleared with it (6.1) or go to the kernel's KSM with it.
 t_ok "ksmod loads again" ksmod_load run=1 pages_to_scan=1000 sleep_millisecs=10
 dmesg_mark unload-fork
-prctl_merge set 1 map 16 4 forkrun 4 get mg fork mg >forkrun.out &
+# The program asks once the unload has returned (it settles on the flag):
+# on PREEMPT_RT an unload takes longer than its forking, and asked during
+# the unload it would see ksmod's answer.
+echo 1 >unloaded.flag
+prctl_merge set 1 map 16 4 forkrun 4 settle unloaded.flag 0 300 \
+	get mg fork mg >forkrun.out &
 fpid=$!
 sleep 2
 t_ok "ksmod unloads while a merge-any process forks in a loop" ksmod_unload
+echo 0 >unloaded.flag
 wait $fpid
 out=$(cat forkrun.out)
 diag "$(printf '%s\n' "$out" | tr '\n' '|')"
 t_match "it forked on meanwhile" "$(res 3)" '^forkrun [1-9][0-9]*$'
+t_match "and asked after the unload" "$(res 4)" '^settle ok'
 if [ -n "$native" ]; then
-	t_is "it is merge-any still, the kernel's" "$(res 4)/$(res 5)" "get 1/mg all"
-	t_is "and so is its next child" "$(res 7)" "mg all"
+	t_is "it is merge-any still, the kernel's" "$(res 5)/$(res 6)" "get 1/mg all"
+	t_is "and so is its next child" "$(res 8)" "mg all"
 else
-	t_is "it is plain again" "$(res 4)/$(res 5)" "get EINVAL/mg none"
-	t_is "and so is its next child" "$(res 7)" "mg none"
+	t_is "it is plain again" "$(res 5)/$(res 6)" "get EINVAL/mg none"
+	t_is "and so is its next child" "$(res 8)" "mg none"
 fi
-t_is "which exited well" "$(res 6)" "fork status=0"
+t_is "which exited well" "$(res 7)" "fork status=0"
 t_no_dmesg "without a warning" 'ksmod: .*(cannot|could not)'
 t_done
