@@ -2,22 +2,24 @@
 /*
  * hooks.c - install and remove ftrace hooks, and drain them on unload.
  *
- * Each hook is an ftrace_ops filtered on one function. Its callback (the
- * thunk below) runs at the function's fentry with preemption disabled: it
- * counts the entry, calls the hook's observer, and for redirect hooks
- * points regs->ip at the replacement, so that the kernel's caller runs
- * ksmod's function, which may sleep, and returns straight to that caller.
+ * Two ftrace_ops, filtered on the hooked functions, share one callback
+ * (the thunk below). It runs at a function's fentry with preemption
+ * disabled, finds the function's hook, counts the entry, calls the hook's
+ * observer, and for redirect hooks points regs->ip at the replacement, so
+ * that the kernel's caller runs ksmod's function, which may sleep, and
+ * returns straight to that caller.
  *
  * Unload must not free code a task is still running. ftrace's own
  * synchronisation covers the thunk, not a replacement that sleeps, so
  * redirects are counted: the thunk increments ksmod_hook_inflight before
  * redirecting and the replacement's last act is ksmod_hook_exit(). After
- * every ops is unregistered, removal waits for the count to reach zero and
+ * both ops are unregistered, removal waits for the count to reach zero and
  * then for an RCU-tasks grace period, which a task still executing the few
  * instructions after ksmod_hook_exit() has not yet passed (they do not
  * sleep, so it passes only after leaving them).
  *
- * Installation is all or nothing and removal runs in reverse. A function
+ * Installation is all or nothing: the observers go live first, then every
+ * redirect at once; removal runs in reverse. A function
  * already redirected by another ftrace user (livepatch) cannot take a
  * second IPMODIFY ops: that -EBUSY is reported with the function's name.
  */
@@ -27,6 +29,7 @@
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/wait.h>
 
 #include "hooks.h"
@@ -58,13 +61,39 @@ void ksmod_hook_enter(void)
 	atomic_inc(&ksmod_hook_inflight);
 }
 
+/* the table being installed; ksmod has one */
+static struct ksmod_hook *ksmod_hook_table;
+static unsigned int ksmod_hook_nr;
+
+/*
+ * The hook whose function holds @ip, the fentry site ftrace reports: the
+ * one of the greatest start address not above it (a site lies inside its
+ * function, after an endbr64 where IBT is built in).
+ */
+static struct ksmod_hook *ksmod_hook_find(unsigned long ip)
+{
+	struct ksmod_hook *found = NULL;
+	unsigned int i;
+
+	for (i = 0; i < ksmod_hook_nr; i++) {
+		struct ksmod_hook *hook = &ksmod_hook_table[i];
+
+		if (hook->addr && hook->addr <= ip &&
+		    (!found || hook->addr > found->addr))
+			found = hook;
+	}
+	return found;
+}
+
 static void notrace ksmod_hook_thunk(unsigned long ip, unsigned long parent_ip,
 				     struct ftrace_ops *ops,
 				     struct ftrace_regs *fregs)
 {
-	struct ksmod_hook *hook = container_of(ops, struct ksmod_hook, ops);
+	struct ksmod_hook *hook = ksmod_hook_find(ip);
 	struct pt_regs *regs;
 
+	if (WARN_ON_ONCE(!hook))
+		return;
 	/* a replacement calling the original: not an entry from the kernel */
 	if (hook->replace && within_module(parent_ip, THIS_MODULE))
 		return;
@@ -80,36 +109,93 @@ static void notrace ksmod_hook_thunk(unsigned long ip, unsigned long parent_ip,
 	regs->ip = (unsigned long)hook->replace;
 }
 
-static int ksmod_hook_install(struct ksmod_hook *hook)
+/*
+ * Two ftrace_ops carry every hook: one for the observers, one for the
+ * redirects. Removing an ops waits for RCU-tasks grace periods, which on
+ * PREEMPT_RT under emulation took most of a second each: two ops, not one
+ * per hook, keep an unload short. Observers skip the full register save
+ * and do not claim their functions (IPMODIFY) from other ftrace users.
+ */
+static struct ftrace_ops ksmod_observe_ops = {
+	.func = ksmod_hook_thunk,
+	.flags = FTRACE_OPS_FL_RECURSION,
+};
+
+#define KSMOD_REDIRECT_FLAGS	(FTRACE_OPS_FL_RECURSION | \
+				 FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY)
+
+static struct ftrace_ops ksmod_redirect_ops = {
+	.func = ksmod_hook_thunk,
+	.flags = KSMOD_REDIRECT_FLAGS,
+};
+
+static bool ksmod_observe_on, ksmod_redirect_on;
+static bool ksmod_observe_used, ksmod_redirect_used;
+
+static void notrace ksmod_hook_nop(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *ops,
+				   struct ftrace_regs *fregs)
 {
-	unsigned long addr = (unsigned long)*hook->target;
+}
+
+/*
+ * The redirect ops could not claim its functions: find out which one
+ * another user (livepatch) holds, by claiming each alone, to name it.
+ * Only on this error path: each try that succeeds costs a grace period.
+ */
+static void ksmod_hook_name_conflict(void)
+{
+	struct ftrace_ops *probe;
+	unsigned int i;
 	int err;
 
-	hook->ops.func = ksmod_hook_thunk;
-	/* observers read arguments only: skip the full register save */
-	hook->ops.flags = FTRACE_OPS_FL_RECURSION;
-	if (hook->replace)
-		hook->ops.flags |= FTRACE_OPS_FL_SAVE_REGS |
-				   FTRACE_OPS_FL_IPMODIFY;
+	for (i = 0; i < ksmod_hook_nr; i++) {
+		struct ksmod_hook *hook = &ksmod_hook_table[i];
 
-	err = ftrace_set_filter_ip(&hook->ops, addr, 0, 0);
+		if (!hook->replace || !hook->addr)
+			continue;
+		probe = kzalloc(sizeof(*probe), GFP_KERNEL);
+		if (!probe)
+			break;
+		probe->func = ksmod_hook_nop;
+		/* not the ops's own flags: ftrace adds its state to them */
+		probe->flags = KSMOD_REDIRECT_FLAGS;
+		err = ftrace_set_filter_ip(probe, hook->addr, 0, 0);
+		if (!err) {
+			err = register_ftrace_function(probe);
+			if (!err)
+				unregister_ftrace_function(probe);
+		}
+		ftrace_free_filter(probe);
+		kfree(probe);
+		if (err == -EBUSY) {
+			pr_err("cannot hook %s: another ftrace user already redirects it (livepatch?)\n",
+			       hook->name);
+			return;
+		}
+	}
+	pr_err("cannot hook: another ftrace user already redirects one of the functions (livepatch?)\n");
+}
+
+/* Add @hook's function to its ops's filter. */
+static int ksmod_hook_filter(struct ksmod_hook *hook)
+{
+	unsigned long addr = (unsigned long)*hook->target;
+	struct ftrace_ops *ops;
+	int err;
+
+	ops = hook->replace ? &ksmod_redirect_ops : &ksmod_observe_ops;
+	err = ftrace_set_filter_ip(ops, addr, 0, 0);
 	if (err) {
 		pr_err("cannot hook %s: ftrace does not trace it (%d)\n",
 		       hook->name, err);
 		return err;
 	}
-	err = register_ftrace_function(&hook->ops);
-	if (err) {
-		if (err == -EBUSY)
-			pr_err("cannot hook %s: another ftrace user already redirects it (livepatch?)\n",
-			       hook->name);
-		else
-			pr_err("cannot hook %s: ftrace error %d\n",
-			       hook->name, err);
-		ftrace_free_filter(&hook->ops);
-		return err;
-	}
-	hook->installed = true;
+	hook->addr = addr;
+	if (hook->replace)
+		ksmod_redirect_used = true;
+	else
+		ksmod_observe_used = true;
 	return 0;
 }
 
@@ -118,6 +204,8 @@ static int ksmod_hook_install(struct ksmod_hook *hook)
  * @hooks:	the table
  * @nr:		its size
  *
+ * Observers go live first, then every redirect at once.
+ *
  * Return: 0 or the first error, after removing what was installed.
  */
 int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
@@ -125,6 +213,8 @@ int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
 	unsigned int i;
 	int err;
 
+	ksmod_hook_table = hooks;
+	ksmod_hook_nr = nr;
 	for (i = 0; i < nr; i++) {
 		struct ksmod_hook *hook = &hooks[i];
 
@@ -143,36 +233,69 @@ int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
 			err = -ENOENT;
 			goto unwind;
 		}
-		err = ksmod_hook_install(hook);
+		err = ksmod_hook_filter(hook);
 		if (err)
 			goto unwind;
 	}
+
+	/* an ops with an empty filter would trace every function */
+	if (ksmod_observe_used) {
+		err = register_ftrace_function(&ksmod_observe_ops);
+		if (err) {
+			pr_err("cannot hook the observed functions: ftrace error %d\n",
+			       err);
+			goto unwind;
+		}
+		ksmod_observe_on = true;
+	}
+	if (ksmod_redirect_used) {
+		err = register_ftrace_function(&ksmod_redirect_ops);
+		if (err) {
+			if (err == -EBUSY)
+				ksmod_hook_name_conflict();
+			else
+				pr_err("cannot hook the redirected functions: ftrace error %d\n",
+				       err);
+			goto unwind;
+		}
+		ksmod_redirect_on = true;
+	}
+	for (i = 0; i < nr; i++)
+		hooks[i].installed = !!hooks[i].addr;
 	return 0;
 
 unwind:
-	ksmod_hooks_remove(hooks, i + 1);
-	ksmod_hooks_free(hooks, i + 1);
+	ksmod_hooks_remove(hooks, nr);
+	ksmod_hooks_free(hooks, nr);
 	return err;
 }
 
 /**
- * ksmod_hooks_remove() - remove the installed hooks of a table, in reverse
+ * ksmod_hooks_remove() - remove the hooks of a table: redirects, then
+ * observers
  * @hooks:	the table
- * @nr:		how many entries, from the start, to consider
+ * @nr:		its size
  *
  * Returns once no task runs, or will run, a hook of this module.
  */
 void ksmod_hooks_remove(struct ksmod_hook *hooks, unsigned int nr)
 {
-	while (nr--) {
-		struct ksmod_hook *hook = &hooks[nr];
+	unsigned int i;
 
-		if (!hook->installed)
-			continue;
-		/* waits for running thunks, no new ones start */
-		unregister_ftrace_function(&hook->ops);
-		ftrace_free_filter(&hook->ops);
-		hook->installed = false;
+	/* each waits for running thunks, no new ones start */
+	if (ksmod_redirect_on)
+		unregister_ftrace_function(&ksmod_redirect_ops);
+	if (ksmod_observe_on)
+		unregister_ftrace_function(&ksmod_observe_ops);
+	ksmod_redirect_on = false;
+	ksmod_observe_on = false;
+	ftrace_free_filter(&ksmod_redirect_ops);
+	ftrace_free_filter(&ksmod_observe_ops);
+	ksmod_redirect_used = false;
+	ksmod_observe_used = false;
+	for (i = 0; i < nr; i++) {
+		hooks[i].installed = false;
+		hooks[i].addr = 0;
 	}
 	wait_event(ksmod_hook_drained, !atomic_read(&ksmod_hook_inflight));
 	synchronize_rcu_tasks();

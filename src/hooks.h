@@ -24,7 +24,7 @@ struct ksmod_hook;
  * @want:	redirect only when this returns true (NULL: always); gets the
  *		full register set, as redirect hooks save it
  * @optional:	the load goes on without this hook
- * @ops:	private: the ftrace_ops
+ * @addr:	private: the function's address, while in an ops's filter
  * @hits:	private: entries seen, per CPU, for tests and debugfs
  * @installed:	private: registered with ftrace
  */
@@ -36,7 +36,7 @@ struct ksmod_hook {
 	bool (*want)(struct pt_regs *regs);
 	bool optional;
 
-	struct ftrace_ops ops;
+	unsigned long addr;
 	unsigned long __percpu *hits;
 	bool installed;
 };

@@ -230,7 +230,10 @@ static int ksmod_begin_new_exec(struct linux_binprm *bprm)
 	return ret;
 }
 
-/* Installed in this order, removed in reverse. */
+/*
+ * The observers go live first, then the redirects all at once (hooks.c);
+ * this order is only that of debugfs "hooks".
+ */
 static struct ksmod_hook ksmod_mm_hooks[] = {
 	{
 		.name = "rmap_walk_ksm",
