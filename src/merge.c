@@ -276,7 +276,9 @@ static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
 		folio_mark_accessed(folio);
 		folio_set_dirty(folio);
 		err = 0;
-	} else if (!ksmod_memcmp_pages(page, kpage)) {
+	} else if (ksmod_memcmp_pages(page, kpage)) {
+		err = -EAGAIN;
+	} else {
 		err = ksmod_replace_page(vma, page, kpage, addr, orig_pte);
 	}
 out_unlock:
@@ -294,7 +296,8 @@ out_unlock:
  * On success @item holds a reference on the VMA's anon_vma and the page's
  * linear index, ready for ksmod_stable_append().
  *
- * Return: 0 or -EFAULT.
+ * Return: 0; -EAGAIN when @page, write-protected, differs from @kpage;
+ * -EFAULT when it could not be merged otherwise.
  */
 int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 			      struct page *kpage)

@@ -37,6 +37,8 @@ struct ksmod_stable_node;
  * @visited:	unstable: visited since it was allocated or left a node
  * @unverified:	unstable: inserted on its first visit (scan.c), its
  *		checksum not yet seen to hold still
+ * @tail_differs: unstable: a KSM page started as this page but differed
+ *		later: its stable searches compare whole pages (stable_tree.c)
  * @node:	unstable: in the unstable tree
  * @head:	stable: the stable node
  * @hlist:	stable: in @head's list
@@ -61,6 +63,7 @@ struct ksmod_rmap_item {
 			unsigned int seen_batch;
 			u8 visited;
 			u8 unverified;
+			u8 tail_differs;
 		};
 	};
 	union {
@@ -98,6 +101,7 @@ static inline void ksmod_rmap_reset_unstable(struct ksmod_rmap_item *item)
 	item->seen_batch = 0;
 	item->visited = 1;
 	item->unverified = 0;
+	item->tail_differs = 0;
 }
 
 static inline unsigned long ksmod_rmap_addr(struct ksmod_rmap_item *item)

@@ -613,6 +613,7 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 	bool first = false, ours;
 	u32 checksum;
 	u64 domain;
+	int err;
 
 	/*
 	 * Already on this page's node: nothing to do. The item's node is
@@ -687,16 +688,27 @@ static void ksmod_cmp_and_merge(struct page *page, struct ksmod_rmap_item *item)
 		item->unverified = 0;
 	}
 
-	ksmod_prof(KSMOD_PH_OTHER);
-	kpage = ksmod_stable_search(page, domain);
-	ksmod_prof(KSMOD_PH_STABLE);
-	if (IS_ERR(kpage)) {
-		/* a KSM page of another domain, a fork's from before */
-		ksmod_break_item(item);
-		return;
+	for (;;) {
+		ksmod_prof(KSMOD_PH_OTHER);
+		kpage = ksmod_stable_search(page, domain, !item->tail_differs);
+		ksmod_prof(KSMOD_PH_STABLE);
+		if (IS_ERR(kpage)) {
+			/* a KSM page of another domain, a fork's from before */
+			ksmod_break_item(item);
+			return;
+		}
+		if (!kpage)
+			break;
+		err = ksmod_merge_with_ksm_page(item, page, kpage);
+		if (err != -EAGAIN || item->tail_differs)
+			break;
+		/* it matched on its first bytes only: search whole pages */
+		ksmod_prof(KSMOD_PH_MERGE);
+		put_page(kpage);
+		item->tail_differs = 1;
 	}
 	if (kpage) {
-		if (ksmod_merge_with_ksm_page(item, page, kpage)) {
+		if (err) {
 			if (first)	/* not merged: the next visit needs it */
 				item->oldchecksum = ksmod_checksum(page);
 		} else {

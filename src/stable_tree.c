@@ -495,10 +495,43 @@ static void ksmod_stable_rehome(struct ksmod_stable_node *n,
 	ksmod_stable_place(n, kpage, nid, chain);
 }
 
+/*
+ * The stable tree's order for a search: content (memcmp), then domain.
+ * With @prefix, a tree page of @page's domain whose first
+ * KSMOD_CMP_PREFIX bytes are @page's counts as equal. The kernel's
+ * stable_tree_search() compares whole pages; but the merge compares the
+ * whole page again anyway, once it is write-protected (the compare before
+ * proves nothing: the page could still change), so on most pages that
+ * first full compare is a second read of 8 KiB for nothing (make bench:
+ * two full compares were most of the scanner's time). A page that
+ * matches only at its start fails that merge with -EAGAIN and is
+ * searched again with whole pages (scan.c); it was write-protected in
+ * vain, as when the kernel's merge fails its compare.
+ */
+#define KSMOD_CMP_PREFIX	512
+
+static int ksmod_stable_cmp(struct page *page, struct page *tree_page,
+			    u64 domain, u64 tree_domain, bool prefix)
+{
+	if (prefix && domain == tree_domain) {
+		char *va = kmap_local_page(page);
+		char *vb = kmap_local_page(tree_page);
+		int ret = memcmp(va, vb, KSMOD_CMP_PREFIX);
+
+		kunmap_local(vb);
+		kunmap_local(va);
+		return ret;
+	}
+	return ksmod_memcmp_pages(page, tree_page) ?:
+	       ksmod_domain_cmp(domain, tree_domain);
+}
+
 /**
  * ksmod_stable_search() - a KSM page with the content of @page
  * @page:	a page being scanned, referenced
  * @domain:	the merge domain key of @page's process
+ * @prefix:	a node whose page starts as @page does, and of @domain, is
+ *		taken without comparing the rest (see ksmod_stable_cmp())
  *
  * Return: the KSM page of @domain, referenced, that @page may be merged
  * into: @page itself when it is one of ksmod's KSM pages already (a
@@ -507,7 +540,7 @@ static void ksmod_stable_rehome(struct ksmod_stable_node *n,
  * of another domain (forked before its process changed domain): the
  * caller breaks it.
  */
-struct page *ksmod_stable_search(struct page *page, u64 domain)
+struct page *ksmod_stable_search(struct page *page, u64 domain, bool prefix)
 {
 	struct ksmod_stable_node *own = ksmod_folio_node(page_folio(page));
 	int nid = ksmod_tree_nid(page);
@@ -537,8 +570,8 @@ again:
 		tree_page = ksmod_tree_page(&n, &dup, true);
 		if (!tree_page)
 			goto again;	/* the tree changed */
-		ret = ksmod_memcmp_pages(page, tree_page) ?:
-		      ksmod_domain_cmp(domain, n->domain);
+		ret = ksmod_stable_cmp(page, tree_page, domain, n->domain,
+				       prefix);
 		put_page(tree_page);
 		if (ret) {
 			node = ret < 0 ? n->node.rb_left : n->node.rb_right;
@@ -547,9 +580,15 @@ again:
 		/*
 		 * Every KSM page of this content is full: the page waits in
 		 * the unstable tree for a twin, to make a new one with it.
+		 * Matched on its start only, it may have other content: ask
+		 * the whole page.
 		 */
-		if (!ksmod_sharing_candidate(dup, 0))
-			return NULL;
+		if (!ksmod_sharing_candidate(dup, 0)) {
+			if (!prefix)
+				return NULL;
+			prefix = false;
+			goto again;
+		}
 		/*
 		 * Lock and unlock the page, so that a migration of it has
 		 * either finished (and we look again) or will see our

@@ -53,7 +53,7 @@ struct ksmod_stable_node *ksmod_folio_node(struct folio *folio);
 void ksmod_folio_set_node(struct folio *folio, struct ksmod_stable_node *n);
 struct page *ksmod_node_page(struct ksmod_stable_node *n, bool lock);
 
-struct page *ksmod_stable_search(struct page *page, u64 domain);
+struct page *ksmod_stable_search(struct page *page, u64 domain, bool prefix);
 struct ksmod_stable_node *ksmod_stable_insert(struct page *kpage, u64 domain);
 void ksmod_stable_append(struct ksmod_rmap_item *item,
 			 struct ksmod_stable_node *n);

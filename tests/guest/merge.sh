@@ -29,6 +29,12 @@ t_ok "2 processes x 32 pages, 4 contents: 4 frames, then COW intact" \
 	ksm_merge -t 60 2 32 4
 t_is "cow_breaks counted each of the 64 writes to a merged page" \
 	"$(($(cat $K/cow_breaks) - c0))" 64
+# The stable tree search takes a KSM page whose first bytes match without
+# reading the rest (the merge compares the whole page, write-protected): a
+# page that met one of another content, its start alike, must be searched
+# again in full and find its own; more frames, or a wrong byte, if not.
+t_ok "2 processes x 64 pages, 8 contents differing in the last byte: 8 frames, COW intact" \
+	ksm_merge -t 60 -T 2 64 8
 # shellcheck disable=SC2154 # D_pid: set by dm_start
 t_ok "D starts with 16 identical pages, madvised" dm_start D -m -n 16
 t_ok "they merge into one" wait_for 30 ksm_counts 1 15

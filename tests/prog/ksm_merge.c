@@ -4,7 +4,7 @@
  *
  *   ksm_merge [-k SYSFS_DIR] [-t SECONDS] [-h default|huge|nohuge]
  *             [-E WANT] [-S ACTION] [-r] [-x ACTION] [-f ACTION]
- *             [-s ACTION] [-m] NPROC NPAGES NDISTINCT
+ *             [-s ACTION] [-m] [-T] NPROC NPAGES NDISTINCT
  *
  * Forks NPROC processes; each maps NPAGES private anonymous pages of its
  * own, starting at a 2 MiB boundary, page i filled with pattern
@@ -35,6 +35,9 @@
  *              KSMOD_IOC_UNREGISTER) or a shell command (e.g. "echo 2 >
  *              .../run", "rmmod ksmod"); then every page must have a frame
  *              of its own again, before the copy-on-write check
+ *   -T         contents differ in their last byte only (the others are
+ *              all 'T'): a search that compares only the start of pages
+ *              finds every KSM page alike
  *   -m         after the merge is checked: move every page to node 0,
  *              then to node 1 (of two) with move_pages(MPOL_MF_MOVE_ALL); the
  *              pages must land there on new frames, stay shared on as
@@ -102,9 +105,19 @@ static uint64_t pagemap(void *addr)
 	return e;
 }
 
+static int tails;	/* -T */
+
 static char pattern(long i, int ndistinct)
 {
 	return 'A' + (int)(i % ndistinct);
+}
+
+/* page @i's content, at @p */
+static void fill(char *p, long i, int ndistinct)
+{
+	memset(p, tails ? 'T' : pattern(i, ndistinct), psize);
+	if (tails)
+		p[psize - 1] = pattern(i, ndistinct);
 }
 
 /*
@@ -125,7 +138,7 @@ static int child(int rfd, int wfd, long npages, int ndistinct, int thp)
 	if (thp_apply(buf, npages * psize, thp))
 		return 2;
 	for (i = 0; i < npages; i++)
-		memset(buf + i * psize, pattern(i, ndistinct), psize);
+		fill(buf + i * psize, i, ndistinct);
 	if (write(wfd, &buf, sizeof(buf)) != sizeof(buf))
 		return 3;
 	while (read(rfd, &cmd, 1) == 1 && cmd != 'w') {
@@ -216,7 +229,7 @@ static int child(int rfd, int wfd, long npages, int ndistinct, int thp)
 		}
 		case 't':
 			for (i = 0; i < npages; i++) {
-				memset(tmp, pattern(i, ndistinct), psize);
+				fill(tmp, i, ndistinct);
 				bad |= !!memcmp(buf + i * psize, tmp, psize);
 			}
 			if (write(wfd, &bad, 1) != 1)
@@ -231,7 +244,7 @@ static int child(int rfd, int wfd, long npages, int ndistinct, int thp)
 	for (i = 0; i < npages; i++)
 		buf[i * psize + 1] = 'z';
 	for (i = 0; i < npages; i++) {
-		memset(tmp, pattern(i, ndistinct), psize);
+		fill(tmp, i, ndistinct);
 		tmp[1] = 'z';
 		if (memcmp(buf + i * psize, tmp, psize))
 			return 7;
@@ -422,7 +435,7 @@ int main(int argc, char **argv)
 	pid_t *pids;
 
 	psize = sysconf(_SC_PAGESIZE);
-	while ((opt = getopt(argc, argv, "k:t:h:E:S:rx:f:s:m")) != -1) {
+	while ((opt = getopt(argc, argv, "k:t:h:E:S:rx:f:s:mT")) != -1) {
 		if (opt == 'h') {
 			thp = thp_parse(optarg);
 			if (thp < 0)
@@ -445,6 +458,8 @@ int main(int argc, char **argv)
 			swap = optarg;
 		else if (opt == 'm')
 			move = 1;
+		else if (opt == 'T')
+			tails = 1;
 		else
 			return 2;
 	}
