@@ -11,9 +11,14 @@
 # sleep_millisecs. Data lines for tests/bench:
 #     bench realprog PROG ksm|ksmod REP KEY VALUE
 # KEY: t95_s (seconds to 95%), last_s (seconds to the last growth),
-# sharing (final pages_sharing).
+# sharing (final pages_sharing); for redis also set_keep and get_keep:
+# the requests per second of redis' own benchmark (redis-benchmark, SET
+# and GET of 1 KiB values, 4 clients, against instance 0) once merged,
+# over the same before merging: what being merged costs the live program,
+# the scanner still running (goal: ksmod's within 5% of the kernel's).
 # Parameters from the kernel command line (tests/bench sets them):
 #     ksmbench.pts ksmbench.sleep ksmbench.rreps
+# ksmod-programs: redis-benchmark
 # ksmod-timeout: 900
 # shellcheck source=tests/guest/lib.sh
 . /lib/ksmod/lib.sh
@@ -33,12 +38,34 @@ ksmod_loaded && ksmod_unload
 grep -qw ksm_enable_merge_any /proc/kallsyms && native=1 || native=""
 old_pts=$(cat $KK/pages_to_scan) old_sleep=$(cat $KK/sleep_millisecs)
 
+# rps: "SET GET" requests per second of redis-benchmark on instance 0
+rps() {
+	redis-benchmark -p 7000 -n 10000 -c 4 -t set,get -d 1024 -r 2000 \
+		--csv 2>/dev/null | tr -d '"' | awk -F, '
+		$1 == "SET" { set = $2 } $1 == "GET" { get = $2 }
+		END { print (set ? set : 0), (get ? get : 0) }'
+}
+
+# keep NAME BEFORE AFTER: a "bench realprog" line of AFTER / BEFORE
+keep() {
+	awk -v b="$2" -v a="$3" -v n="$1" -v p="$RP $KSM $REP" \
+		'BEGIN { if (b > 0) printf "bench realprog %s %s %.3f\n", p, n, a / b }'
+}
+
 # one KSM_NAME SYSFS REP: start, load, run=1, settle, stop
 one() {
 	t_ok "$RP $1 run $3: 4 instances under PR_SET_MEMORY_MERGE, loaded" \
 		start_all prctl_exec || { stop_all; return 1; }
+	[ "$RP" = redis ] && before=$(rps)
 	kwrite "$2/run" 1
 	settle "$2"
+	if [ "$RP" = redis ]; then
+		after=$(rps)
+		echo "redis-benchmark SET GET rps: before $before, merged $after"
+		KSM=$1 REP=$3
+		keep set_keep "${before% *}" "${after% *}"
+		keep get_keep "${before#* }" "${after#* }"
+	fi
 	stop_all
 	kwrite "$2/run" 2
 	echo "bench realprog $RP $1 $3 t95_s $secs95"
