@@ -214,9 +214,11 @@ static void ksmod_rekey_work_fn(struct callback_head *twork)
 /*
  * @task's process (@task referenced by the caller) is changing domain; in
  * a hook, with preemption disabled: it gets its new key, and loses its KSM
- * pages of the old one, before current returns to user space.
+ * pages of the old one, before @runner (current, or a new child) returns
+ * to user space.
  */
-static void ksmod_domain_changing(struct task_struct *task, bool moved)
+static void ksmod_domain_changing(struct task_struct *task, bool moved,
+				  struct task_struct *runner)
 {
 	struct ksmod_rekey_work *w;
 	unsigned int i;
@@ -237,8 +239,8 @@ static void ksmod_domain_changing(struct task_struct *task, bool moved)
 	w->moved = moved;
 	init_task_work(&w->twork, ksmod_rekey_work_fn);
 	ksmod_hook_enter();
-	/* fails only when current is exiting */
-	if (task_work_add(current, &w->twork, TWA_RESUME))
+	/* fails only when @runner is exiting */
+	if (task_work_add(runner, &w->twork, TWA_RESUME))
 		ksmod_rekey_work_put(w);
 }
 
@@ -264,7 +266,7 @@ void ksmod_domain_creds(const struct cred *new)
 	rcu_read_unlock();
 #endif
 	if (moved)
-		ksmod_domain_changing(current, false);
+		ksmod_domain_changing(current, false, current);
 }
 
 /**
@@ -279,7 +281,30 @@ void ksmod_domain_cgroup(struct task_struct *leader)
 {
 	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP ||
 	    READ_ONCE(ksmod_nr_follows))
-		ksmod_domain_changing(leader, true);
+		ksmod_domain_changing(leader, true, current);
+}
+
+/**
+ * ksmod_domain_forked() - cgroup_post_fork() of @child
+ * @child:	the new task, not run yet
+ * @kargs:	how it was cloned
+ *
+ * A process cloned straight into another cgroup (clone3's
+ * CLONE_INTO_CGROUP) maps its parent's KSM pages, of the parent's domain
+ * (registry.c gives its slot that domain): the work, queued on the child
+ * itself, breaks them before it first runs in user space, as for a move
+ * (and registers or unregisters it for a followed cgroup, follow.c).
+ * Threads share the mm, whose owner's cgroup is the key: not a move.
+ */
+void ksmod_domain_forked(struct task_struct *child,
+			 struct kernel_clone_args *kargs)
+{
+	if (!(kargs->flags & CLONE_INTO_CGROUP) || (kargs->flags & CLONE_VM) ||
+	    (child->flags & PF_KTHREAD) || !child->mm)
+		return;
+	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP ||
+	    READ_ONCE(ksmod_nr_follows))
+		ksmod_domain_changing(child, true, child);
 }
 
 /* Does @page, referenced, hold only zeroes that may merge across domains? */

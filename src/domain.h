@@ -11,6 +11,7 @@
 
 struct ksmod_domain_stats;
 struct cred;
+struct kernel_clone_args;
 struct task_struct;
 
 /* Values of merge_domain. */
@@ -37,6 +38,8 @@ u64 ksmod_domain_of(struct mm_struct *mm, u64 tag);
 bool ksmod_domain_zero_page(struct page *page);
 void ksmod_domain_creds(const struct cred *new);
 void ksmod_domain_cgroup(struct task_struct *leader);
+void ksmod_domain_forked(struct task_struct *child,
+			 struct kernel_clone_args *kargs);
 int ksmod_domain_add(struct xarray *xa, u64 key, u64 shared, u64 sharing,
 		     u64 items, gfp_t gfp);
 int ksmod_domain_stats(struct ksmod_domain_stats *req);

@@ -122,6 +122,14 @@ static void ksmod_cgroup_hook(struct ksmod_hook *hook,
 	ksmod_domain_cgroup((struct task_struct *)ksmod_fregs_arg(fregs, 1));
 }
 
+/* cgroup_post_fork(child, kargs): a new task, in its cgroup now */
+static void ksmod_post_fork_hook(struct ksmod_hook *hook,
+				 struct ftrace_regs *fregs)
+{
+	ksmod_domain_forked((struct task_struct *)ksmod_fregs_arg(fregs, 0),
+			    (struct kernel_clone_args *)ksmod_fregs_arg(fregs, 1));
+}
+
 /* Is argument @n of the hooked function a folio ksmod made KSM? */
 static bool ksmod_arg_is_ours(struct pt_regs *regs, unsigned int n)
 {
@@ -310,6 +318,12 @@ static struct ksmod_hook ksmod_mm_hooks[] = {
 		.name = "cgroup_attach_task",
 		.target = &ksym.cgroup_attach_task,
 		.observe = ksmod_cgroup_hook,
+		.optional = true,
+	},
+	{
+		.name = "cgroup_post_fork",
+		.target = &ksym.cgroup_post_fork,
+		.observe = ksmod_post_fork_hook,
 		.optional = true,
 	},
 	{

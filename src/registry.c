@@ -236,6 +236,12 @@ static struct ksmod_mm_slot *ksmod_enter(struct mm_struct *mm,
 		if (pslot) {
 			slot->tag = pslot->tag;
 			slot->by_cgroup = pslot->by_cgroup;
+			/*
+			 * it maps the parent's KSM pages, of that domain:
+			 * should its own differ (cloned into another
+			 * cgroup), entering it breaks them (scan.c)
+			 */
+			slot->domain = pslot->domain;
 		}
 	} else {
 		refused = ksmod_leaving;

@@ -53,6 +53,7 @@ static struct ksym ksmod_symtab[] = {
 	 */
 	KSYM_RAW(commit_creds, KSYM_HOOKED),
 	KSYM_RAW(cgroup_attach_task, KSYM_HOOKED),
+	KSYM_RAW(cgroup_post_fork, KSYM_HOOKED),
 
 	/* what the engine calls */
 	KSYM(do_madvise, KSYM_REQUIRED | KSYM_CALLED),

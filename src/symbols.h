@@ -62,6 +62,7 @@ struct ksmod_symbols {
 	/* changes of merge domain (domain.c) */
 	void *commit_creds;
 	void *cgroup_attach_task;
+	void *cgroup_post_fork;
 
 	/* called by the engine */
 	int (*do_madvise)(struct mm_struct *mm, unsigned long start,

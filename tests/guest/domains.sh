@@ -20,7 +20,8 @@
 #     at level 1 /dA and /dA/sub are one domain, /dB another; at level 2
 #     /dA/sub is a third; moving B's process into /dA joins it to /dA;
 #     moving it out again breaks its KSM pages of /dA before the write to
-#     cgroup.procs returns;
+#     cgroup.procs returns; a child cloned into /dB (CLONE_INTO_CGROUP)
+#     has its copy of them broken before its first instruction;
 #   - tag: KSMOD_IOC_SET_TAG (and ksmodctl tag) puts processes in one
 #     domain, the rest keep tag 0; a forked child has its parent's tag;
 #     a new tag breaks the process's KSM pages of its old tag before
@@ -205,6 +206,13 @@ t_is "at once: C2 maps $N frames of its own" "$(dm_frames C2 distinct)" $N
 t_is "C1 and C2 share no frame" "$(merged "$C1_pid" "$C2_pid")" $((N - 1))
 t_ok "counters: C2's pages left /dA's KSM page" ksm_counts 2 $((2 * N - 2))
 t_ok "C2's bytes are intact" dm C2 check
+# so does a child cloned straight into another cgroup (clone3's
+# CLONE_INTO_CGROUP): its copy of C1's mappings leaves /dA's KSM page
+# before its first instruction; cloned into /dA, it shares it
+t_is "C1's child cloned into /dA maps the KSM page, 1 frame" \
+	"$(dm C1 cloneinto $CG/dA)" "ok distinct=1 status=0"
+t_is "C1's child cloned into /dB maps $N frames of its own at once" \
+	"$(dm C1 cloneinto $CG/dB)" "ok distinct=$N status=0"
 kwrite $K/run 1
 t_ok "run=1: C2 merges in /dB alone" counts 3 $((3 * N - 3))
 for p in C1 C2 C3; do

@@ -46,6 +46,10 @@
  *   fork           a child that checks its copy, then sleeps until killed
  *                  (or until this process dies): "ok child=PID"
  *   killchild      SIGKILL that child and reap it
+ *   cloneinto DIR  clone3(CLONE_INTO_CGROUP) a child straight into cgroup
+ *                  DIR; its first act counts the distinct frames of its
+ *                  copy of the buffer (pagemap), then it checks its bytes
+ *                  and exits: "ok distinct=N status=S"
  *   forkloop N     N times: fork, the child checks its copy and exits,
  *                  wait for it: "ok N"
  *   forkexec N     N times: fork, the child execs /bin/true, wait: "ok N"
@@ -88,6 +92,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/sched.h>
 #include "errname.h"
 #include "util.h"
 
@@ -554,6 +559,80 @@ static void do_fork(int cmd_fd)
 	answer("ok child=%d", (int)pid);
 }
 
+/* distinct frames of the present pages of bufs[0], or -1 */
+static long distinct_frames(void)
+{
+	const struct buf *b = &bufs[0];
+	size_t n = b->len / page_size, i, j, got = 0;
+	uint64_t *pfns = calloc(n, sizeof(*pfns)), e;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	long distinct = 0;
+
+	if (!pfns || fd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (in_hole(b, i * page_size))
+			continue;
+		if (pagemap_entry(fd, b, i * page_size, &e))
+			return -1;
+		if (e & PM_PRESENT)
+			pfns[got++] = PM_PFN(e);
+	}
+	close(fd);
+	for (i = 0; i < got; i++) {
+		for (j = 0; j < i && pfns[j] != pfns[i]; j++)
+			;
+		distinct += j == i;
+	}
+	free(pfns);
+	return distinct;
+}
+
+static void do_cloneinto(const char *dir, int cmd_fd)
+{
+	struct clone_args args = { .exit_signal = SIGCHLD };
+	pid_t parent = getpid();
+	int cg, p[2], status;
+	char why[128];
+	long distinct = -1;
+	pid_t pid;
+
+	cg = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
+	if (cg < 0 || pipe(p)) {
+		answer("error %s: %s", dir ? dir : "no directory",
+		       errname(errno));
+		return;
+	}
+	args.flags = CLONE_INTO_CGROUP;
+	args.cgroup = cg;
+	fflush(stdout);
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		answer("error clone3: %s", errname(errno));
+		close(cg);
+		return;
+	}
+	if (!pid) {
+		/* before anything else: what the kernel left it mapping */
+		distinct = distinct_frames();
+		close(cmd_fd);
+		if (write(p[1], &distinct, sizeof(distinct)) != sizeof(distinct))
+			_exit(4);
+		_exit(check_all(parent, why, sizeof(why)) ? 3 : 0);
+	}
+	close(cg);
+	close(p[1]);
+	if (read(p[0], &distinct, sizeof(distinct)) != sizeof(distinct))
+		distinct = -1;
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid) {
+		answer("error waitpid: %s", errname(errno));
+		return;
+	}
+	answer("ok distinct=%ld status=%d", distinct,
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+}
+
 static void do_killchild(void)
 {
 	int status;
@@ -775,6 +854,8 @@ int main(int argc, char **argv)
 			do_fork(cmd_fd);
 		else if (!strcmp(cmd, "killchild"))
 			do_killchild();
+		else if (!strcmp(cmd, "cloneinto"))
+			do_cloneinto(arg, cmd_fd);
 		else if (!strcmp(cmd, "forkloop"))
 			do_forkloop(arg, 0, 0);
 		else if (!strcmp(cmd, "forkexec"))
