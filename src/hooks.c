@@ -61,25 +61,32 @@ void ksmod_hook_enter(void)
 	atomic_inc(&ksmod_hook_inflight);
 }
 
-/* the table being installed; ksmod has one */
-static struct ksmod_hook *ksmod_hook_table;
-static unsigned int ksmod_hook_nr;
+/* The hooks in one ops's filter, for its callback to look through. */
+#define KSMOD_HOOKS_MAX		16
+
+struct ksmod_hook_list {
+	unsigned int nr;
+	struct ksmod_hook *hook[KSMOD_HOOKS_MAX];
+};
+
+static struct ksmod_hook_list ksmod_observers, ksmod_redirects;
 
 /*
- * The hook whose function holds @ip, the fentry site ftrace reports: the
- * one of the greatest start address not above it (a site lies inside its
- * function, after an endbr64 where IBT is built in).
+ * The hook of @list whose function holds @ip, the fentry site ftrace
+ * reports: the one of the greatest start address not above it (a site
+ * lies inside its function, after an endbr64 where IBT is built in).
+ * Observers are few (do_wp_page, on every COW fault, is one of them).
  */
-static struct ksmod_hook *ksmod_hook_find(unsigned long ip)
+static struct ksmod_hook *ksmod_hook_find(struct ksmod_hook_list *list,
+					  unsigned long ip)
 {
 	struct ksmod_hook *found = NULL;
 	unsigned int i;
 
-	for (i = 0; i < ksmod_hook_nr; i++) {
-		struct ksmod_hook *hook = &ksmod_hook_table[i];
+	for (i = 0; i < list->nr; i++) {
+		struct ksmod_hook *hook = list->hook[i];
 
-		if (hook->addr && hook->addr <= ip &&
-		    (!found || hook->addr > found->addr))
+		if (hook->addr <= ip && (!found || hook->addr > found->addr))
 			found = hook;
 	}
 	return found;
@@ -89,8 +96,11 @@ static void notrace ksmod_hook_thunk(unsigned long ip, unsigned long parent_ip,
 				     struct ftrace_ops *ops,
 				     struct ftrace_regs *fregs)
 {
-	struct ksmod_hook *hook = ksmod_hook_find(ip);
+	struct ksmod_hook *hook;
 	struct pt_regs *regs;
+
+	hook = ksmod_hook_find(ops->flags & FTRACE_OPS_FL_IPMODIFY ?
+			       &ksmod_redirects : &ksmod_observers, ip);
 
 	if (WARN_ON_ONCE(!hook))
 		return;
@@ -130,7 +140,6 @@ static struct ftrace_ops ksmod_redirect_ops = {
 };
 
 static bool ksmod_observe_on, ksmod_redirect_on;
-static bool ksmod_observe_used, ksmod_redirect_used;
 
 static void notrace ksmod_hook_nop(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *ops,
@@ -149,11 +158,9 @@ static void ksmod_hook_name_conflict(void)
 	unsigned int i;
 	int err;
 
-	for (i = 0; i < ksmod_hook_nr; i++) {
-		struct ksmod_hook *hook = &ksmod_hook_table[i];
+	for (i = 0; i < ksmod_redirects.nr; i++) {
+		struct ksmod_hook *hook = ksmod_redirects.hook[i];
 
-		if (!hook->replace || !hook->addr)
-			continue;
 		probe = kzalloc(sizeof(*probe), GFP_KERNEL);
 		if (!probe)
 			break;
@@ -181,10 +188,17 @@ static void ksmod_hook_name_conflict(void)
 static int ksmod_hook_filter(struct ksmod_hook *hook)
 {
 	unsigned long addr = (unsigned long)*hook->target;
+	struct ksmod_hook_list *list;
 	struct ftrace_ops *ops;
 	int err;
 
+	list = hook->replace ? &ksmod_redirects : &ksmod_observers;
 	ops = hook->replace ? &ksmod_redirect_ops : &ksmod_observe_ops;
+	if (list->nr == KSMOD_HOOKS_MAX) {
+		pr_err("cannot hook %s: more than %d hooks of its kind\n",
+		       hook->name, KSMOD_HOOKS_MAX);
+		return -E2BIG;
+	}
 	err = ftrace_set_filter_ip(ops, addr, 0, 0);
 	if (err) {
 		pr_err("cannot hook %s: ftrace does not trace it (%d)\n",
@@ -192,10 +206,7 @@ static int ksmod_hook_filter(struct ksmod_hook *hook)
 		return err;
 	}
 	hook->addr = addr;
-	if (hook->replace)
-		ksmod_redirect_used = true;
-	else
-		ksmod_observe_used = true;
+	list->hook[list->nr++] = hook;
 	return 0;
 }
 
@@ -213,8 +224,6 @@ int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
 	unsigned int i;
 	int err;
 
-	ksmod_hook_table = hooks;
-	ksmod_hook_nr = nr;
 	for (i = 0; i < nr; i++) {
 		struct ksmod_hook *hook = &hooks[i];
 
@@ -239,7 +248,7 @@ int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
 	}
 
 	/* an ops with an empty filter would trace every function */
-	if (ksmod_observe_used) {
+	if (ksmod_observers.nr) {
 		err = register_ftrace_function(&ksmod_observe_ops);
 		if (err) {
 			pr_err("cannot hook the observed functions: ftrace error %d\n",
@@ -248,7 +257,7 @@ int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
 		}
 		ksmod_observe_on = true;
 	}
-	if (ksmod_redirect_used) {
+	if (ksmod_redirects.nr) {
 		err = register_ftrace_function(&ksmod_redirect_ops);
 		if (err) {
 			if (err == -EBUSY)
@@ -291,8 +300,8 @@ void ksmod_hooks_remove(struct ksmod_hook *hooks, unsigned int nr)
 	ksmod_observe_on = false;
 	ftrace_free_filter(&ksmod_redirect_ops);
 	ftrace_free_filter(&ksmod_observe_ops);
-	ksmod_redirect_used = false;
-	ksmod_observe_used = false;
+	ksmod_redirects.nr = 0;
+	ksmod_observers.nr = 0;
 	for (i = 0; i < nr; i++) {
 		hooks[i].installed = false;
 		hooks[i].addr = 0;
