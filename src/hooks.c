@@ -19,9 +19,9 @@
  * sleep, so it passes only after leaving them).
  *
  * Installation is all or nothing: the observers go live first, then every
- * redirect at once; removal runs in reverse. A function
- * already redirected by another ftrace user (livepatch) cannot take a
- * second IPMODIFY ops: that -EBUSY is reported with the function's name.
+ * redirect at once; removal runs in reverse. A function already
+ * redirected by another ftrace user (livepatch) cannot take a second
+ * IPMODIFY ops: that -EBUSY is reported with the function's name.
  */
 #include "ksmod.h"
 
@@ -101,7 +101,6 @@ static void notrace ksmod_hook_thunk(unsigned long ip, unsigned long parent_ip,
 
 	hook = ksmod_hook_find(ops->flags & FTRACE_OPS_FL_IPMODIFY ?
 			       &ksmod_redirects : &ksmod_observers, ip);
-
 	if (WARN_ON_ONCE(!hook))
 		return;
 	/* a replacement calling the original: not an entry from the kernel */
@@ -269,8 +268,6 @@ int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr)
 		}
 		ksmod_redirect_on = true;
 	}
-	for (i = 0; i < nr; i++)
-		hooks[i].installed = !!hooks[i].addr;
 	return 0;
 
 unwind:
@@ -302,10 +299,8 @@ void ksmod_hooks_remove(struct ksmod_hook *hooks, unsigned int nr)
 	ftrace_free_filter(&ksmod_observe_ops);
 	ksmod_redirects.nr = 0;
 	ksmod_observers.nr = 0;
-	for (i = 0; i < nr; i++) {
-		hooks[i].installed = false;
+	for (i = 0; i < nr; i++)
 		hooks[i].addr = 0;
-	}
 	wait_event(ksmod_hook_drained, !atomic_read(&ksmod_hook_inflight));
 	synchronize_rcu_tasks();
 }
@@ -349,6 +344,6 @@ void ksmod_hooks_show(struct seq_file *m, struct ksmod_hook *hooks,
 
 	for (i = 0; i < nr; i++)
 		seq_printf(m, "%s %s %lu\n", hooks[i].name,
-			   hooks[i].installed ? "installed" : "absent",
+			   hooks[i].addr ? "installed" : "absent",
 			   ksmod_hook_hits(&hooks[i]));
 }

@@ -24,9 +24,9 @@ struct ksmod_hook;
  * @want:	redirect only when this returns true (NULL: always); gets the
  *		full register set, as redirect hooks save it
  * @optional:	the load goes on without this hook
- * @addr:	private: the function's address, while in an ops's filter
+ * @addr:	private: the function's address while hooked (set before its
+ *		ops goes live, cleared once removed; 0: absent)
  * @hits:	private: entries seen, per CPU, for tests and debugfs
- * @installed:	private: registered with ftrace
  */
 struct ksmod_hook {
 	const char *name;
@@ -38,7 +38,6 @@ struct ksmod_hook {
 
 	unsigned long addr;
 	unsigned long __percpu *hits;
-	bool installed;
 };
 
 int ksmod_hooks_install(struct ksmod_hook *hooks, unsigned int nr);
