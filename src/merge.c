@@ -96,15 +96,21 @@ u32 ksmod_checksum(struct page *page)
 	return sum;
 }
 
-/* memcmp() of two pages' contents: the order of both trees */
-int ksmod_memcmp_pages(struct page *a, struct page *b)
+/* memcmp() of the first @len bytes of two pages */
+int ksmod_memcmp_page_start(struct page *a, struct page *b, size_t len)
 {
 	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
-	int ret = memcmp(va, vb, PAGE_SIZE);
+	int ret = memcmp(va, vb, len);
 
 	kunmap_local(vb);
 	kunmap_local(va);
 	return ret;
+}
+
+/* memcmp() of two pages' contents: the order of both trees */
+int ksmod_memcmp_pages(struct page *a, struct page *b)
+{
+	return ksmod_memcmp_page_start(a, b, PAGE_SIZE);
 }
 
 /* The VMA at @addr if ksmod may merge there; mmap lock held. */

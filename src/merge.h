@@ -13,6 +13,7 @@ extern unsigned int ksmod_merge_new_page;
 int ksmod_set_merge_new_page(unsigned long on);
 
 u32 ksmod_checksum(struct page *page);
+int ksmod_memcmp_page_start(struct page *a, struct page *b, size_t len);
 int ksmod_memcmp_pages(struct page *a, struct page *b);
 int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 			      struct page *kpage);

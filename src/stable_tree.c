@@ -513,15 +513,9 @@ static void ksmod_stable_rehome(struct ksmod_stable_node *n,
 static int ksmod_stable_cmp(struct page *page, struct page *tree_page,
 			    u64 domain, u64 tree_domain, bool prefix)
 {
-	if (prefix && domain == tree_domain) {
-		char *va = kmap_local_page(page);
-		char *vb = kmap_local_page(tree_page);
-		int ret = memcmp(va, vb, KSMOD_CMP_PREFIX);
-
-		kunmap_local(vb);
-		kunmap_local(va);
-		return ret;
-	}
+	if (prefix && domain == tree_domain)
+		return ksmod_memcmp_page_start(page, tree_page,
+					       KSMOD_CMP_PREFIX);
 	return ksmod_memcmp_pages(page, tree_page) ?:
 	       ksmod_domain_cmp(domain, tree_domain);
 }
