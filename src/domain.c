@@ -269,6 +269,13 @@ void ksmod_domain_creds(const struct cred *new)
 		ksmod_domain_changing(current, false, current);
 }
 
+/* Does a process's cgroup matter: its domain's key, or a followed one? */
+static bool ksmod_cgroups_matter(void)
+{
+	return READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP ||
+	       READ_ONCE(ksmod_nr_follows);
+}
+
 /**
  * ksmod_domain_cgroup() - cgroup_attach_task() moves @leader
  * @leader:	the task, or the thread group led by it, being moved
@@ -279,8 +286,7 @@ void ksmod_domain_creds(const struct cred *new)
  */
 void ksmod_domain_cgroup(struct task_struct *leader)
 {
-	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP ||
-	    READ_ONCE(ksmod_nr_follows))
+	if (ksmod_cgroups_matter())
 		ksmod_domain_changing(leader, true, current);
 }
 
@@ -302,8 +308,7 @@ void ksmod_domain_forked(struct task_struct *child,
 	if (!(kargs->flags & CLONE_INTO_CGROUP) || (kargs->flags & CLONE_VM) ||
 	    (child->flags & PF_KTHREAD) || !child->mm)
 		return;
-	if (READ_ONCE(ksmod_merge_domain) == KSMOD_DOMAIN_CGROUP ||
-	    READ_ONCE(ksmod_nr_follows))
+	if (ksmod_cgroups_matter())
 		ksmod_domain_changing(child, true, child);
 }
 
