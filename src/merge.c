@@ -96,11 +96,35 @@ u32 ksmod_checksum(struct page *page)
 	return sum;
 }
 
-/* memcmp() of the first @len bytes of two pages */
+/*
+ * memcmp() of @len bytes, a multiple of 64, at two 8-byte aligned
+ * addresses. lib/string.c's memcmp() takes a word at a time with a test
+ * and branch for each (about 8 instructions per word: 34 us a page under
+ * make bench's instruction count, a fifth of the scanner's time); this
+ * looks for the first 64 bytes that differ, their eight words folded into
+ * one test, and lets memcmp() order those alone. Nearly all compares are
+ * of equal bytes (the merge's, the search's last one).
+ */
+static int ksmod_memcmp_blocks(const void *a, const void *b, size_t len)
+{
+	const u64 *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < len / sizeof(u64); i += 8) {
+		if ((x[i] ^ y[i]) | (x[i + 1] ^ y[i + 1]) |
+		    (x[i + 2] ^ y[i + 2]) | (x[i + 3] ^ y[i + 3]) |
+		    (x[i + 4] ^ y[i + 4]) | (x[i + 5] ^ y[i + 5]) |
+		    (x[i + 6] ^ y[i + 6]) | (x[i + 7] ^ y[i + 7]))
+			return memcmp(x + i, y + i, 8 * sizeof(u64));
+	}
+	return 0;
+}
+
+/* memcmp() of the first @len bytes of two pages, @len a multiple of 64 */
 int ksmod_memcmp_page_start(struct page *a, struct page *b, size_t len)
 {
 	char *va = kmap_local_page(a), *vb = kmap_local_page(b);
-	int ret = memcmp(va, vb, len);
+	int ret = ksmod_memcmp_blocks(va, vb, len);
 
 	kunmap_local(vb);
 	kunmap_local(va);
