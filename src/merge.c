@@ -6,13 +6,16 @@
  * without allocating: the first is write-protected and upgraded in place,
  * under its page lock, into the KSM page (it keeps its memcg charge); the
  * other pte is then pointed at it and the second page freed. Later
- * duplicates are pointed at the existing KSM page the same way.
+ * duplicates are pointed at the existing KSM page the same way: their
+ * pte is cleared, the page compared and the pte set to the KSM page, all
+ * under one hold of the pte lock (the kernel write-protects, compares,
+ * then replaces: two walks and two TLB flushes).
  *
- * Write-protecting clears the pte and flushes the TLB before checking
- * that nobody else holds the page (mapcount + our references + swap
- * cache == refcount), so that a GUP pin taken for O_DIRECT or RDMA is
- * never followed by a merge under it; AnonExclusive is cleared the same
- * way, and secondary MMUs are told through mmu-notifier invalidation.
+ * Both clear the pte and flush the TLB before checking that nobody else
+ * holds the page (mapcount + our references + swap cache == refcount),
+ * so that a GUP pin taken for O_DIRECT or RDMA is never followed by a
+ * merge under it; AnonExclusive is cleared the same way, and secondary
+ * MMUs are told through mmu-notifier invalidation.
  *
  * With merge_new_page=1 the first merge of two pages copies their content
  * into a freshly allocated page instead (charged to the memcg of the
@@ -157,11 +160,11 @@ static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
 }
 
 /*
- * Write-protect @folio's pte at @addr; *@orig_pte gets the pte as left.
- * The folio is locked.
+ * Write-protect @folio's pte at @addr, as the kernel's write_protect_page(),
+ * for the page to become a KSM page in place. The folio is locked.
  */
 static int ksmod_write_protect(struct vm_area_struct *vma, struct folio *folio,
-			       unsigned long addr, pte_t *orig_pte)
+			       unsigned long addr)
 {
 	/* DEFINE_FOLIO_VMA_WALK() but for folio_pgoff(), whose hugetlb
 	 * branch needs an unexported function on 6.1; never hugetlb here
@@ -208,7 +211,6 @@ static int ksmod_write_protect(struct vm_area_struct *vma, struct folio *folio,
 		entry = pte_mkclean(pte_wrprotect(entry));
 		set_pte_at(mm, addr, pvmw.pte, entry);
 	}
-	*orig_pte = entry;
 	err = 0;
 out_unlock:
 	page_vma_mapped_walk_done(&pvmw);
@@ -217,34 +219,73 @@ out_mn:
 	return err;
 }
 
-/* Point the pte at @addr, still @orig_pte, from @page to @kpage. */
-static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
-			      struct page *kpage, unsigned long addr,
-			      pte_t orig_pte)
+/*
+ * Map @kpage at @addr instead of @folio's page if both hold the same
+ * bytes: the kernel's write_protect_page(), pages_identical() and
+ * replace_page() in one hold of the pte lock. The kernel write-protects
+ * the pte and flushes it, unlocks, compares, locks again, checks the pte
+ * is unchanged, clears and flushes it once more and maps @kpage. Here the
+ * pte is cleared and flushed once (one page-table walk, one TLB flush,
+ * one notifier range instead of two): with it clear and its lock held,
+ * nobody can write the page (no CPU maps it; the reference count check
+ * rules out GUP and DMA, as the kernel's), so the compare holds until the
+ * pte is set again, to @kpage, or to its old value when the bytes differ
+ * (the kernel leaves that page write-protected: one write fault more).
+ * Meanwhile a fault at @addr waits for the pte lock and finds the pte set
+ * (do_anonymous_page() checks it, userfaultfd's missing mode included,
+ * under the lock); lockless GUP finds no pte and takes the fault path;
+ * rmap walkers and zaps take the lock. The kernel's condition for
+ * write-protecting (writable, dirty, exclusive or a flush pending) is not
+ * needed: the pte is always cleared, as its replace_page() does, so the
+ * reference count is always checked (stricter than the kernel for a
+ * read-only page, which it merges even while someone holds it). The folio
+ * is locked and order 0.
+ *
+ * Return: 0 when replaced; -EAGAIN when the bytes differ; -EFAULT when
+ * the page is no longer mapped there or may be pinned.
+ */
+static int ksmod_replace_same(struct vm_area_struct *vma, struct folio *folio,
+			      struct page *kpage, unsigned long addr)
 {
-	struct folio *folio = page_folio(page), *kfolio = page_folio(kpage);
+	/* DEFINE_FOLIO_VMA_WALK() but for folio_pgoff(), whose hugetlb
+	 * branch needs an unexported function on 6.1; never hugetlb here
+	 */
+	struct page_vma_mapped_walk pvmw = {
+		.pfn = folio_pfn(folio),
+		.nr_pages = 1,
+		.pgoff = folio->index,
+		.vma = vma,
+		.address = addr,
+	};
+	struct folio *kfolio = page_folio(kpage);
+	struct page *page = &folio->page;
 	struct mm_struct *mm = vma->vm_mm;
 	struct mmu_notifier_range range;
-	int err = -EFAULT;
-	spinlock_t *ptl;
-	pmd_t *pmd, pmde;
-	pte_t *ptep, newpte;
-
-	pmd = ksym.mm_find_pmd(mm, addr);
-	if (!pmd)
-		return err;
-	pmde = ksmod_pmdp_get_lockless(pmd);
-	if (!pmd_present(pmde) || pmd_trans_huge(pmde))
-		return err;
+	int swapped, err = -EFAULT;
+	bool anon_exclusive;
+	pte_t entry, newpte;
 
 	ksmod_mn_start(&range, mm, addr, addr + PAGE_SIZE);
-	ptep = ksmod_pte_offset_map_lock(mm, pmd, addr, &ptl);
-	if (!ptep)
+	if (!ksym.page_vma_mapped_walk(&pvmw))
 		goto out_mn;
-	if (!pte_same(ptep_get(ptep), orig_pte)) {
-		pte_unmap_unlock(ptep, ptl);
-		goto out_mn;
+	if (!pvmw.pte)
+		goto out_unlock;	/* mapped by a PMD */
+
+	anon_exclusive = PageAnonExclusive(page);
+	swapped = folio_test_swapcache(folio);
+	flush_cache_page(vma, addr, folio_pfn(folio));
+	entry = ksym.ptep_clear_flush(vma, addr, pvmw.pte);
+	/* nobody may hold the page but its mappers, us, swap cache */
+	if (ksmod_small_folio_mapcount(folio) + 1 + swapped !=
+	    folio_ref_count(folio))
+		goto restore;
+	if (ksmod_memcmp_pages(page, kpage)) {
+		err = -EAGAIN;
+		goto restore;
 	}
+	/* as write_protect_page(): fails when the page may be pinned */
+	if (anon_exclusive && ksmod_try_share_anon_rmap(page))
+		goto restore;
 
 	if (is_zero_pfn(page_to_pfn(kpage))) {
 		newpte = ksmod_map_zero_page(vma, addr);
@@ -254,19 +295,27 @@ static int ksmod_replace_page(struct vm_area_struct *vma, struct page *page,
 		newpte = mk_pte(kpage, vma->vm_page_prot);
 	}
 	/* keep soft-dirty, as 6.12's KSM does (tracking tools read it) */
-	if (pte_soft_dirty(orig_pte))
+	if (pte_soft_dirty(entry))
 		newpte = pte_mksoft_dirty(newpte);
-	flush_cache_page(vma, addr, pte_pfn(ptep_get(ptep)));
-	ksym.ptep_clear_flush(vma, addr, ptep);
-	set_pte_at(mm, addr, ptep, newpte);
+	set_pte_at(mm, addr, pvmw.pte, newpte);
 
+	/*
+	 * write_protect_page() moves a dirty bit to the folio: it matters
+	 * if the folio stays in swap cache for other mappers
+	 */
+	if (pte_dirty(entry))
+		folio_mark_dirty(folio);
 	ksmod_remove_rmap(page, vma);
 	/* a page now mapped nowhere need not keep its swap slot */
 	if (!folio_mapped(folio))
 		ksym.folio_free_swap(folio);
 	folio_put(folio);
-	pte_unmap_unlock(ptep, ptl);
 	err = 0;
+	goto out_unlock;
+restore:
+	set_pte_at(mm, addr, pvmw.pte, entry);
+out_unlock:
+	page_vma_mapped_walk_done(&pvmw);
 out_mn:
 	ksmod_mn_end(&range);
 	return err;
@@ -280,7 +329,6 @@ static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
 				unsigned long addr, struct page *kpage)
 {
 	struct folio *folio = page_folio(page);
-	pte_t orig_pte = __pte(0);
 	int err = -EFAULT;
 
 	if (page == kpage)
@@ -299,17 +347,13 @@ static int ksmod_merge_one_page(struct vm_area_struct *vma, struct page *page,
 			goto out_unlock;
 		folio = page_folio(page);
 	}
-	if (ksmod_write_protect(vma, folio, addr, &orig_pte))
-		goto out_unlock;
-	if (!kpage) {
+	if (kpage) {
+		err = ksmod_replace_same(vma, folio, kpage, addr);
+	} else if (!ksmod_write_protect(vma, folio, addr)) {
 		ksmod_folio_set_node(folio, NULL);
 		folio_mark_accessed(folio);
 		folio_set_dirty(folio);
 		err = 0;
-	} else if (ksmod_memcmp_pages(page, kpage)) {
-		err = -EAGAIN;
-	} else {
-		err = ksmod_replace_page(vma, page, kpage, addr, orig_pte);
 	}
 out_unlock:
 	folio_unlock(folio);
@@ -326,8 +370,8 @@ out_unlock:
  * On success @item holds a reference on the VMA's anon_vma and the page's
  * linear index, ready for ksmod_stable_append().
  *
- * Return: 0; -EAGAIN when @page, write-protected, differs from @kpage;
- * -EFAULT when it could not be merged otherwise.
+ * Return: 0; -EAGAIN when @page differs from @kpage (looked at with its
+ * pte cleared); -EFAULT when it could not be merged otherwise.
  */
 int ksmod_merge_with_ksm_page(struct ksmod_rmap_item *item, struct page *page,
 			      struct page *kpage)
@@ -382,7 +426,7 @@ int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page)
  * A fresh KSM page (no node yet) holding a copy of @page, on its node,
  * charged to @item's mm, on the LRU; one reference, ours. NULL when no
  * memory. Whether @page still holds that content is checked again when
- * each pte is moved (write-protected first, then compared).
+ * each pte is moved (cleared first, then compared).
  *
  * The steps of the kernel's ksm_might_need_to_copy(), which also copies
  * an anonymous page into a new one: allocate (movable, highmem), charge

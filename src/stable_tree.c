@@ -500,15 +500,15 @@ static void ksmod_stable_rehome(struct ksmod_stable_node *n,
  * With @prefix, a tree page of @page's domain whose first
  * KSMOD_CMP_PREFIX bytes are @page's counts as equal. The kernel's
  * stable_tree_search() compares whole pages; but the merge compares the
- * whole page again anyway, once it is write-protected (the compare before
+ * whole page again anyway, with its pte cleared (the compare before
  * proves nothing: the page could still change), so on most pages that
  * first full compare is a second read of 8 KiB for nothing (make bench:
  * two full compares were most of the scanner's time). A page that
- * matches only at its start fails that merge with -EAGAIN and is
- * searched again with whole pages (scan.c); it was write-protected in
- * vain, as when the kernel's merge fails its compare.
+ * matches only at its start fails that merge with -EAGAIN, its pte set
+ * back as it was, and is searched again with whole pages (scan.c).
  */
 #define KSMOD_CMP_PREFIX	512
+static_assert(KSMOD_CMP_PREFIX % 64 == 0);	/* ksmod_memcmp_page_start() */
 
 static int ksmod_stable_cmp(struct page *page, struct page *tree_page,
 			    u64 domain, u64 tree_domain, bool prefix)

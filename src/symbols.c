@@ -59,7 +59,6 @@ static struct ksym ksmod_symtab[] = {
 	KSYM(do_madvise, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(ptrace_may_access, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(page_vma_mapped_walk, KSYM_REQUIRED | KSYM_CALLED),
-	KSYM_RAW(mm_find_pmd, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(ptep_clear_flush, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(__put_anon_vma, KSYM_REQUIRED | KSYM_CALLED),
 	KSYM(anon_vma_interval_tree_iter_first, KSYM_REQUIRED | KSYM_CALLED),

@@ -69,7 +69,6 @@ struct ksmod_symbols {
 			  size_t len_in, int behavior);
 	bool (*ptrace_may_access)(struct task_struct *task, unsigned int mode);
 	bool (*page_vma_mapped_walk)(struct page_vma_mapped_walk *pvmw);
-	pmd_t *(*mm_find_pmd)(struct mm_struct *mm, unsigned long address);
 	pte_t (*ptep_clear_flush)(struct vm_area_struct *vma,
 				  unsigned long address, pte_t *ptep);
 	void (*__put_anon_vma)(struct anon_vma *anon_vma);

@@ -37,7 +37,8 @@ done
 t_is "every symbol marked hooked has a hook" "$unhooked" ""
 t_ok "ksmod unloads" ksmod_unload
 
-for unused in walk_page_range vm_normal_page __anon_vma_prepare ksm_might_need_to_copy; do
+for unused in walk_page_range vm_normal_page __anon_vma_prepare ksm_might_need_to_copy \
+	mm_find_pmd; do
 	t_ok "the load does not need $unused, which ksmod does not use" \
 		ksmod_load test_missing_symbol=$unused
 	t_ok "ksmod unloads" ksmod_unload
