@@ -68,6 +68,12 @@
  *                  "ok N"
  *   pfns           the frame of each present page of the buffer, in hex:
  *                  "ok PFN PFN..."
+ *   hold N         vmsplice(2) the first N (1-16) pages of the buffer into
+ *                  a pipe and leave them there: the pipe holds a
+ *                  reference on each page, as direct I/O would: "ok"
+ *   release        read the held pages out of the pipe; they must be the
+ *                  bytes the buffer holds: "ok", or "error" with the page
+ *                  that differs
  *   spin SECS      run on the CPU for SECS seconds without touching the
  *                  buffer (NUMA balancing scans running tasks): "ok"
  *   setuid UID     drop root for good: every uid and gid (and no
@@ -89,6 +95,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -281,6 +288,70 @@ static void do_mremap(void)
 	b->addr = p;
 	answer("ok addr=%lx end=%lx", (unsigned long)p,
 	       (unsigned long)(p + b->len));
+}
+
+static int hold_pipe[2] = { -1, -1 };
+static long held;
+
+static void do_hold(const char *arg)
+{
+	long n = arg ? atol(arg) : 0;
+	struct iovec iov = { .iov_base = bufs[0].addr };
+	ssize_t r;
+
+	if (n < 1 || n > 16 || (size_t)n * page_size > bufs[0].len ||
+	    bufs[0].hole || hold_pipe[0] >= 0) {
+		answer("error hold takes 1-16 pages, once, no hole");
+		return;
+	}
+	if (pipe(hold_pipe)) {
+		answer("error pipe: %s", errname(errno));
+		return;
+	}
+	iov.iov_len = n * page_size;
+	r = vmsplice(hold_pipe[1], &iov, 1, 0);
+	if (r != (ssize_t)iov.iov_len) {
+		answer("error vmsplice: %zd, %s", r, errname(errno));
+		return;
+	}
+	held = n;
+	answer("ok");
+}
+
+static void do_release(void)
+{
+	char *page = malloc(page_size);
+	long i;
+
+	if (!page || hold_pipe[0] < 0) {
+		answer("error nothing held");
+		goto out;
+	}
+	for (i = 0; i < held; i++) {
+		ssize_t got = 0, r;
+
+		while (got < page_size) {
+			r = read(hold_pipe[0], page + got, page_size - got);
+			if (r <= 0) {
+				answer("error read: %zd, %s", r,
+				       errname(errno));
+				goto out;
+			}
+			got += r;
+		}
+		if (memcmp(page, bufs[0].addr + i * page_size, page_size)) {
+			answer("error held page %ld differs from the buffer's",
+			       i);
+			goto out;
+		}
+	}
+	close(hold_pipe[0]);
+	close(hold_pipe[1]);
+	hold_pipe[0] = hold_pipe[1] = -1;
+	held = 0;
+	answer("ok");
+out:
+	free(page);
 }
 
 static void do_check(void)
@@ -872,6 +943,10 @@ int main(int argc, char **argv)
 			do_swapped();
 		else if (!strcmp(cmd, "pfns"))
 			do_pfns();
+		else if (!strcmp(cmd, "hold"))
+			do_hold(arg);
+		else if (!strcmp(cmd, "release"))
+			do_release();
 		else if (!strcmp(cmd, "spin"))
 			do_spin(arg);
 		else if (!strcmp(cmd, "setuid"))
