@@ -29,7 +29,8 @@ struct ksmod_stable_node;
  *		referenced, so rmap walks find the pte even after VMA changes
  * @index:	stable: the page's linear index in that VMA (its vm_pgoff
  *		scale), so rmap walks query the interval tree at one point
- * @oldchecksum: unstable: content checksum at the previous visit
+ * @oldchecksum: unstable: content checksum at the previous visit; the
+ *		unstable tree's first key, unchanged while in the tree
  * @nid:	unstable: the NUMA node whose unstable tree holds it
  * @age:	unstable: visits that did not merge it (smart_scan), saturating
  * @remaining_skips: unstable: visits still to skip (smart_scan)

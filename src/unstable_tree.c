@@ -2,11 +2,25 @@
 /*
  * unstable_tree.c - pages that may become KSM pages, found this pass.
  *
- * The unstable tree holds, keyed by content, the rmap items of pages whose
- * checksum did not change since the previous visit. Its pages are not
- * write-protected, so it can be inconsistent: it is searched only to find
+ * The unstable tree holds the rmap items of pages whose checksum did not
+ * change since the previous visit, keyed by that checksum, then by
+ * content. Its pages are not write-protected: it is searched only to find
  * a candidate, whose content is compared again once both pages are
  * write-protected, and it is thrown away at the end of every full pass.
+ *
+ * The kernel's is keyed by content alone: each level of a search takes
+ * the mmap lock of the tree page's process, looks up its VMA and page
+ * table and compares the two pages, and since tree pages can change, its
+ * order can break. Here the first key is the checksum an item had when
+ * inserted (its oldchecksum, which nothing changes while the item is in
+ * the tree): a level costs one integer compare, the order always holds,
+ * and a page is looked up only where the checksums are equal, nearly
+ * always its twin (four memcached instances: 185 us a search, most of the
+ * scanner's time, with the content order). Identical pages have the same
+ * checksum, so a page finds its twin as before; what it no longer finds
+ * is a page that changed since it went into the tree and now happens to
+ * equal it: a page that does not hold still, which the checksum gate is
+ * there to keep from merging.
  * With merge_across_nodes=0 there is one tree per NUMA node, and a page
  * only meets pages of its own node, as in the kernel's KSM; and a page
  * only meets pages of its merge domain (domain.c).
@@ -58,9 +72,9 @@ static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
  * @domain:	the merge domain key of @page's process
  * @tree_page:	where the twin's page goes, referenced
  *
- * The tree is ordered by content, then by merge domain key: the key of a
- * tree item's process is looked up only when its page has @page's
- * content. KSMOD_DOMAIN_ALL (merge_domain global, or a page of zeroes
+ * The tree is ordered by checksum (@item's oldchecksum is @page's now),
+ * content, then merge domain key: the key of a tree item's process is
+ * looked up only when its page has @page's content. KSMOD_DOMAIN_ALL (merge_domain global, or a page of zeroes
  * merging across domains) meets only pages of that key, which are all
  * pages then, or all pages of zeroes: no lookup.
  *
@@ -82,6 +96,12 @@ struct ksmod_rmap_item *ksmod_unstable_search_insert(
 		int ret;
 
 		cond_resched();
+		if (item->oldchecksum != tree_item->oldchecksum) {
+			parent = *new;
+			new = item->oldchecksum < tree_item->oldchecksum ?
+			      &parent->rb_left : &parent->rb_right;
+			continue;
+		}
 		tp = ksmod_item_page(tree_item);
 		if (!tp)
 			return NULL;
