@@ -163,6 +163,30 @@ static void ksmod_node_count_dec(void)
 		module_put(THIS_MODULE);
 }
 
+/* The first 8 bytes of @page, big-endian: ordered as memcmp() orders them */
+static u64 ksmod_page_head(struct page *page)
+{
+	__be64 *p = kmap_local_page(page);
+	u64 head = be64_to_cpu(*p);
+
+	kunmap_local(p);
+	return head;
+}
+
+/*
+ * Whether the search for a page starting with @head decides at tree node
+ * @n without looking its page up: @n is no chain (looking a chain's dups
+ * up also prunes it, as the kernel's search does) and its page starts
+ * otherwise; *@ret then gets the order, as the page compare would.
+ */
+static bool ksmod_head_decides(struct ksmod_stable_node *n, u64 head, int *ret)
+{
+	if (ksmod_is_chain(n) || n->head == head)
+		return false;
+	*ret = head < n->head ? -1 : 1;
+	return true;
+}
+
 /* A node for KSM page @kpage in tree @nid, in no tree yet; NULL if no memory */
 static struct ksmod_stable_node *ksmod_node_new(struct page *kpage, int nid)
 {
@@ -175,6 +199,7 @@ static struct ksmod_stable_node *ksmod_node_new(struct page *kpage, int nid)
 	INIT_HLIST_HEAD(&n->hlist);
 	n->kpfn = page_to_pfn(kpage);
 	n->nid = nid;
+	n->head = ksmod_page_head(kpage);
 	if (xa_err(xa_store(&ksmod_nodes, ksmod_node_index(n), n,
 			    GFP_KERNEL))) {
 		kmem_cache_free(ksmod_stable_node_cache, n);
@@ -220,6 +245,7 @@ static void ksmod_chain_new(struct ksmod_stable_node *chain,
 	chain->prune_time = jiffies;
 	chain->nid = n->nid;
 	chain->domain = n->domain;
+	chain->head = n->head;
 	rb_replace_node(&n->node, &chain->node, &ksmod_stable_roots[n->nid]);
 	ksmod_stable_node_chains++;
 	ksmod_chain_add(chain, n);
@@ -422,6 +448,7 @@ static struct rb_node **ksmod_stable_slot(struct page *kpage, int nid,
 					  u64 domain, struct rb_node **parent,
 					  struct ksmod_stable_node **equal)
 {
+	u64 head = ksmod_page_head(kpage);
 	struct rb_node **new;
 
 again:
@@ -434,12 +461,14 @@ again:
 		int ret;
 
 		cond_resched();
-		tree_page = ksmod_tree_page(&n, &dup, false);
-		if (!tree_page)
-			goto again;
-		ret = ksmod_memcmp_pages(kpage, tree_page) ?:
-		      ksmod_domain_cmp(domain, n->domain);
-		put_page(tree_page);
+		if (!ksmod_head_decides(n, head, &ret)) {
+			tree_page = ksmod_tree_page(&n, &dup, false);
+			if (!tree_page)
+				goto again;
+			ret = ksmod_memcmp_pages(kpage, tree_page) ?:
+			      ksmod_domain_cmp(domain, n->domain);
+			put_page(tree_page);
+		}
 		*parent = *new;
 		if (ret < 0) {
 			new = &(*parent)->rb_left;
@@ -539,6 +568,7 @@ struct page *ksmod_stable_search(struct page *page, u64 domain, bool prefix)
 	struct ksmod_stable_node *own = ksmod_folio_node(page_folio(page));
 	int nid = ksmod_tree_nid(page);
 	struct rb_node *node;
+	u64 head;
 
 	/* already one of ksmod's KSM pages (a fork's): no need to look */
 	if (own) {
@@ -552,6 +582,7 @@ struct page *ksmod_stable_search(struct page *page, u64 domain, bool prefix)
 			return ERR_PTR(-EXDEV);
 		}
 	}
+	head = ksmod_page_head(page);
 again:
 	node = ksmod_stable_roots[nid].rb_node;
 	while (node) {
@@ -561,6 +592,10 @@ again:
 		int ret;
 
 		cond_resched();
+		if (ksmod_head_decides(n, head, &ret)) {
+			node = ret < 0 ? n->node.rb_left : n->node.rb_right;
+			continue;
+		}
 		tree_page = ksmod_tree_page(&n, &dup, true);
 		if (!tree_page)
 			goto again;	/* the tree changed */

@@ -32,6 +32,10 @@ struct ksmod_rmap_item;
  *		merging across nodes)
  * @domain:	the merge domain key of its sharers (domain.h); a dup has its
  *		chain's. The trees are ordered by content, then by it.
+ * @head:	the first 8 bytes of its page (a chain: of its dups'), as a
+ *		big-endian number, which orders them as memcmp() does: a
+ *		search decides on it at a node whose page starts otherwise,
+ *		without looking the page up. A KSM page never changes.
  */
 struct ksmod_stable_node {
 	union {
@@ -47,6 +51,7 @@ struct ksmod_stable_node {
 	int rmap_hlist_len;
 	int nid;
 	u64 domain;
+	u64 head;
 };
 
 struct ksmod_stable_node *ksmod_folio_node(struct folio *folio);

@@ -10,7 +10,8 @@
 # The helper ksmod_test_migrate stretches the freeze to 200 ms (a kprobe on
 # xas_store); meanwhile the scanner looks up the page's node again and
 # again: it is the root of the stable tree, which a process of unique
-# pages keeps searching (smart_scan off, so they are not skipped).
+# pages that start as its page does keeps searching (smart_scan off, so
+# they are not skipped).
 # The guest boots with slub_debug on ksmod's caches (scripts/guest-run),
 # which reports a write to a freed node. On the way: as in the kernel, a
 # page merged away leaves the swap cache at once.
@@ -85,8 +86,11 @@ kflags() {
 }
 t_is "the KSM page is in the swap cache" "$(kflags 13) $(kflags 21)" "1 1"
 
+# U's pages start as A's (-e: stamped at their end), so that each search
+# looks the KSM page up: a search passes a node whose page starts
+# otherwise on the 8 bytes it keeps of it
 t_ok "U: 1024 unique pages, madvised, searched in the stable tree each pass" \
-	dm_start U -u -m -n 1024
+	dm_start U -u -e -f 0x5a -m -n 1024
 kwrite $K/run 1
 t_ok "ksmod_test_migrate loads (200 ms, one migration)" \
 	helper_load ksmod_test_migrate delay_ms=200 max_hits=1

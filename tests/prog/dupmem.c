@@ -2,7 +2,7 @@
 /*
  * dupmem - a process with pages of identical content, for the guest tests.
  *
- *   dupmem [-n PAGES] [-f BYTE] [-i|-u] [-m] [-l] [-s] [-H] [-2]
+ *   dupmem [-n PAGES] [-f BYTE] [-i|-u] [-e] [-m] [-l] [-s] [-H] [-2]
  *          [-h default|huge|nohuge] [-c FIFO]
  *
  *   -n PAGES  pages in the buffer (default 64)
@@ -11,6 +11,8 @@
  *             process, the same in every process started with -i and -f BYTE
  *   -u        unique pages instead: each page also starts with the pid and
  *             its index, so that no two pages anywhere are alike
+ *   -e        with -i or -u, the stamp goes at the end of each page, which
+ *             then starts as every page of BYTE does
  *   -m        madvise(MADV_MERGEABLE) the buffer before reporting
  *   -l        mlock() the buffer once it is filled (VM_LOCKED)
  *   -s        MAP_SHARED | MAP_ANONYMOUS instead of MAP_PRIVATE
@@ -115,6 +117,7 @@ struct buf {
 #define STAMP_PID	2	/* -u */
 
 static long page_size;
+static int stamp_end;	/* -e */
 static int thp = THP_DEFAULT;	/* -h */
 static struct buf bufs[2];
 static int nbufs = 1;
@@ -149,7 +152,8 @@ static void fill_page(const struct buf *b, size_t off)
 			off / page_size
 		};
 
-		memcpy(p, stamp, sizeof(stamp));
+		memcpy(p + (stamp_end ? page_size - sizeof(stamp) : 0), stamp,
+		       sizeof(stamp));
 	}
 }
 
@@ -160,14 +164,15 @@ static int check_buf(const struct buf *b, pid_t pid, char *why, size_t n)
 
 	for (off = 0; off < b->len; off += page_size) {
 		const unsigned char *p = (const unsigned char *)b->addr + off;
-		size_t from = 0;
+		size_t from = 0, to = page_size;
 
 		if (in_hole(b, off))
 			continue;
 		if (b->unique) {
 			uint64_t stamp[2];
 
-			memcpy(stamp, p, sizeof(stamp));
+			memcpy(stamp, p + (stamp_end ? page_size -
+					   sizeof(stamp) : 0), sizeof(stamp));
 			if (stamp[0] != (b->unique == STAMP_PID ?
 					 (uint64_t)pid : 0) ||
 			    stamp[1] != off / page_size) {
@@ -175,9 +180,12 @@ static int check_buf(const struct buf *b, pid_t pid, char *why, size_t n)
 					 off / page_size);
 				return 1;
 			}
-			from = sizeof(stamp);
+			if (stamp_end)
+				to -= sizeof(stamp);
+			else
+				from = sizeof(stamp);
 		}
-		for (i = from; i < (size_t)page_size; i++)
+		for (i = from; i < to; i++)
 			if (p[i] != (unsigned char)b->fill) {
 				snprintf(why, n, "byte %zu of page %zu is 0x%02x",
 					 i, off / page_size, p[i]);
@@ -777,7 +785,7 @@ static void do_forkloop(const char *arg, int exec, int until_usr1)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-i|-u] [-m] [-l] [-s] [-H] [-2] [-h default|huge|nohuge] [-c FIFO]\n");
+	fprintf(stderr, "usage: dupmem [-n PAGES] [-f BYTE] [-i|-u] [-e] [-m] [-l] [-s] [-H] [-2] [-h default|huge|nohuge] [-c FIFO]\n");
 	exit(1);
 }
 
@@ -803,7 +811,7 @@ int main(int argc, char **argv)
 
 	page_size = sysconf(_SC_PAGESIZE);
 	signal(SIGUSR1, on_usr1);
-	while ((opt = getopt(argc, argv, "n:f:iumlsH2h:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:f:iuemlsH2h:c:")) != -1) {
 		switch (opt) {
 		case 'h':
 			thp = thp_parse(optarg);
@@ -821,6 +829,9 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			unique = STAMP_PID;
+			break;
+		case 'e':
+			stamp_end = 1;
 			break;
 		case 'l':
 			lock = 1;
