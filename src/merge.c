@@ -160,28 +160,38 @@ static struct vm_area_struct *ksmod_mergeable_vma(struct mm_struct *mm,
 }
 
 /*
- * Write-protect @folio's pte at @addr, as the kernel's write_protect_page(),
- * for the page to become a KSM page in place. The folio is locked.
+ * DEFINE_FOLIO_VMA_WALK() for @folio at @addr of @vma, but for
+ * folio_pgoff(), whose hugetlb branch needs an unexported function on
+ * 6.1; never hugetlb here
  */
-static int ksmod_write_protect(struct vm_area_struct *vma, struct folio *folio,
-			       unsigned long addr)
+static void ksmod_walk_init(struct page_vma_mapped_walk *pvmw,
+			    struct folio *folio, struct vm_area_struct *vma,
+			    unsigned long addr)
 {
-	/* DEFINE_FOLIO_VMA_WALK() but for folio_pgoff(), whose hugetlb
-	 * branch needs an unexported function on 6.1; never hugetlb here
-	 */
-	struct page_vma_mapped_walk pvmw = {
+	*pvmw = (struct page_vma_mapped_walk) {
 		.pfn = folio_pfn(folio),
 		.nr_pages = 1,
 		.pgoff = folio->index,
 		.vma = vma,
 		.address = addr,
 	};
+}
+
+/*
+ * Write-protect @folio's pte at @addr, as the kernel's write_protect_page(),
+ * for the page to become a KSM page in place. The folio is locked.
+ */
+static int ksmod_write_protect(struct vm_area_struct *vma, struct folio *folio,
+			       unsigned long addr)
+{
+	struct page_vma_mapped_walk pvmw;
 	struct mm_struct *mm = vma->vm_mm;
 	struct mmu_notifier_range range;
 	bool anon_exclusive;
 	int err = -EFAULT;
 	pte_t entry;
 
+	ksmod_walk_init(&pvmw, folio, vma, addr);
 	ksmod_mn_start(&range, mm, addr, addr + PAGE_SIZE);
 	if (!ksym.page_vma_mapped_walk(&pvmw))
 		goto out_mn;
@@ -247,16 +257,7 @@ out_mn:
 static int ksmod_replace_same(struct vm_area_struct *vma, struct folio *folio,
 			      struct page *kpage, unsigned long addr)
 {
-	/* DEFINE_FOLIO_VMA_WALK() but for folio_pgoff(), whose hugetlb
-	 * branch needs an unexported function on 6.1; never hugetlb here
-	 */
-	struct page_vma_mapped_walk pvmw = {
-		.pfn = folio_pfn(folio),
-		.nr_pages = 1,
-		.pgoff = folio->index,
-		.vma = vma,
-		.address = addr,
-	};
+	struct page_vma_mapped_walk pvmw;
 	struct folio *kfolio = page_folio(kpage);
 	struct page *page = &folio->page;
 	struct mm_struct *mm = vma->vm_mm;
@@ -265,6 +266,7 @@ static int ksmod_replace_same(struct vm_area_struct *vma, struct folio *folio,
 	bool anon_exclusive;
 	pte_t entry, newpte;
 
+	ksmod_walk_init(&pvmw, folio, vma, addr);
 	ksmod_mn_start(&range, mm, addr, addr + PAGE_SIZE);
 	if (!ksym.page_vma_mapped_walk(&pvmw))
 		goto out_mn;
