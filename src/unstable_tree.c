@@ -74,9 +74,10 @@ static struct page *ksmod_item_page(struct ksmod_rmap_item *item)
  *
  * The tree is ordered by checksum (@item's oldchecksum is @page's now),
  * content, then merge domain key: the key of a tree item's process is
- * looked up only when its page has @page's content. KSMOD_DOMAIN_ALL (merge_domain global, or a page of zeroes
- * merging across domains) meets only pages of that key, which are all
- * pages then, or all pages of zeroes: no lookup.
+ * looked up only when its page has @page's content. KSMOD_DOMAIN_ALL
+ * (merge_domain global, or a page of zeroes merging across domains) meets
+ * only pages of that key, which are all pages then, or all pages of
+ * zeroes: no lookup.
  *
  * Return: the twin's rmap item, or NULL (then @item may have been
  * inserted).
