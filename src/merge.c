@@ -178,6 +178,28 @@ static void ksmod_walk_init(struct page_vma_mapped_walk *pvmw,
 }
 
 /*
+ * Clear and flush the pte that @pvmw found and locked, into *@entry, then
+ * check that nobody holds @folio but its mappers, us and the swap cache: a
+ * GUP pin taken for O_DIRECT or RDMA holds a reference no pte shows, and
+ * with the pte clear lockless GUP can take no new one. False when someone
+ * does: the pte is set back.
+ */
+static bool ksmod_clear_unheld(struct page_vma_mapped_walk *pvmw,
+			       struct folio *folio, pte_t *entry)
+{
+	struct vm_area_struct *vma = pvmw->vma;
+	int swapped = folio_test_swapcache(folio);
+
+	flush_cache_page(vma, pvmw->address, folio_pfn(folio));
+	*entry = ksym.ptep_clear_flush(vma, pvmw->address, pvmw->pte);
+	if (ksmod_small_folio_mapcount(folio) + 1 + swapped ==
+	    folio_ref_count(folio))
+		return true;
+	set_pte_at(vma->vm_mm, pvmw->address, pvmw->pte, *entry);
+	return false;
+}
+
+/*
  * Write-protect @folio's pte at @addr, as the kernel's write_protect_page(),
  * for the page to become a KSM page in place. The folio is locked.
  */
@@ -202,16 +224,8 @@ static int ksmod_write_protect(struct vm_area_struct *vma, struct folio *folio,
 	entry = ptep_get(pvmw.pte);
 	if (pte_write(entry) || pte_dirty(entry) || anon_exclusive ||
 	    mm_tlb_flush_pending(mm)) {
-		int swapped = folio_test_swapcache(folio);
-
-		flush_cache_page(vma, addr, folio_pfn(folio));
-		entry = ksym.ptep_clear_flush(vma, addr, pvmw.pte);
-		/* nobody may hold the page but its mappers, us, swap cache */
-		if (ksmod_small_folio_mapcount(folio) + 1 + swapped !=
-		    folio_ref_count(folio)) {
-			set_pte_at(mm, addr, pvmw.pte, entry);
+		if (!ksmod_clear_unheld(&pvmw, folio, &entry))
 			goto out_unlock;
-		}
 		if (anon_exclusive && ksmod_try_share_anon_rmap(&folio->page)) {
 			set_pte_at(mm, addr, pvmw.pte, entry);
 			goto out_unlock;
@@ -262,8 +276,8 @@ static int ksmod_replace_same(struct vm_area_struct *vma, struct folio *folio,
 	struct page *page = &folio->page;
 	struct mm_struct *mm = vma->vm_mm;
 	struct mmu_notifier_range range;
-	int swapped, err = -EFAULT;
 	bool anon_exclusive;
+	int err = -EFAULT;
 	pte_t entry, newpte;
 
 	ksmod_walk_init(&pvmw, folio, vma, addr);
@@ -274,13 +288,8 @@ static int ksmod_replace_same(struct vm_area_struct *vma, struct folio *folio,
 		goto out_unlock;	/* mapped by a PMD */
 
 	anon_exclusive = PageAnonExclusive(page);
-	swapped = folio_test_swapcache(folio);
-	flush_cache_page(vma, addr, folio_pfn(folio));
-	entry = ksym.ptep_clear_flush(vma, addr, pvmw.pte);
-	/* nobody may hold the page but its mappers, us, swap cache */
-	if (ksmod_small_folio_mapcount(folio) + 1 + swapped !=
-	    folio_ref_count(folio))
-		goto restore;
+	if (!ksmod_clear_unheld(&pvmw, folio, &entry))
+		goto out_unlock;
 	if (ksmod_memcmp_pages(page, kpage)) {
 		err = -EAGAIN;
 		goto restore;

@@ -543,8 +543,8 @@ next_slot:
  * page still has. So fresh duplicates merge in one pass. A page that
  * keeps changing gets this chance once, at its first visit (a new rmap
  * item); every later visit is the kernel's gate. Merging is safe either
- * way (write-protected, then compared); the gate only keeps pages that
- * change from being merged in vain.
+ * way (the pte write-protected or cleared, then compared); the gate only
+ * keeps pages that change from being merged in vain.
  *
  * Has @tree_item's page, found as a twin in the unstable tree, held
  * still? Only an unverified item needs asking.
