@@ -33,7 +33,6 @@ struct ksmod_stable_node;
  *		unstable tree's first key, unchanged while in the tree
  * @nid:	unstable: the NUMA node whose unstable tree holds it
  * @age:	unstable: visits that did not merge it (smart_scan), saturating
- * @remaining_skips: unstable: visits still to skip (smart_scan)
  * @seen_batch:	unstable: the scanner's batch of the first visit
  * @visited:	unstable: visited since it was allocated or left a node
  * @unverified:	unstable: inserted on its first visit (scan.c), its
@@ -60,7 +59,6 @@ struct ksmod_rmap_item {
 			unsigned int oldchecksum;
 			unsigned short nid;
 			u8 age;
-			u8 remaining_skips;
 			unsigned int seen_batch;
 			u8 visited;
 			u8 unverified;
@@ -98,7 +96,6 @@ static inline void ksmod_rmap_reset_unstable(struct ksmod_rmap_item *item)
 	item->oldchecksum = 0;
 	item->nid = 0;
 	item->age = 1 + 2 * broken;
-	item->remaining_skips = 0;
 	item->seen_batch = 0;
 	item->visited = 1;
 	item->unverified = 0;

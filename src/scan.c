@@ -198,16 +198,24 @@ static void ksmod_free_items_from(struct ksmod_rmap_item **list)
 }
 
 /*
- * smart_scan, as the kernel's KSM does it: a page seen three times without
- * merging is then skipped for 1, 2, 4 and at most 8 visits between tries.
+ * smart_scan: a page seen three times without merging is then tried in
+ * every 2nd pass, from its 5th visit in every 4th and from its 10th in
+ * every 8th (the kernel's KSM skips it for 1, 2, 4, then 8 visits).
  * KSM pages, and items still on a stable node (their unstable fields hold
  * something else), are never skipped.
+ *
+ * The kernel counts each page's skips on its own. Two twins that have not
+ * merged meet only in a pass in which both are tried, and twins whose
+ * counts differ (one's item is newer, or its age restarted when a merge
+ * of it was undone) can be tried in alternate passes forever: a pair of
+ * twins inside one huge page stayed apart here for 20 s. So a page is
+ * tried when the pass number is a multiple of its period. Periods are
+ * powers of two: any two pages are both tried at least every 8th pass
+ * (tests/guest/skipped_twins.sh).
  */
-static unsigned int ksmod_skip_age(u8 age)
+static unsigned int ksmod_skip_period(u8 age)
 {
 	if (age <= 3)
-		return 1;
-	if (age <= 5)
 		return 2;
 	if (age <= 8)
 		return 4;
@@ -226,13 +234,8 @@ static bool ksmod_should_skip(struct page *page, struct ksmod_rmap_item *item)
 	age = item->age;
 	if (age != U8_MAX)
 		item->age++;
-	if (age < 3)
+	if (age < 3 || !(ksmod_scan_seqnr & (ksmod_skip_period(age) - 1)))
 		return false;
-	if (!item->remaining_skips) {
-		item->remaining_skips = ksmod_skip_age(age);
-		return false;
-	}
-	item->remaining_skips--;
 	ksmod_pages_skipped++;
 	ksmod_rmap_item_unlink(item);
 	return true;
