@@ -490,7 +490,7 @@ static struct page *ksmod_new_ksm_page(struct ksmod_rmap_item *item,
 static struct page *ksmod_merge_two_new(struct ksmod_rmap_item *item,
 					struct page *page,
 					struct ksmod_rmap_item *tree_item,
-					struct page *tree_page)
+					struct page *tree_page, bool *refused)
 {
 	struct page *kpage = ksmod_new_ksm_page(item, page);
 
@@ -500,6 +500,7 @@ static struct page *ksmod_merge_two_new(struct ksmod_rmap_item *item,
 		goto fail;
 	if (ksmod_merge_with_ksm_page(tree_item, tree_page, kpage)) {
 		ksmod_break_cow(item);
+		*refused = true;
 		goto fail;
 	}
 	return kpage;
@@ -515,6 +516,8 @@ fail:
  * @page:	the page, referenced
  * @tree_item:	the rmap item of its twin in the unstable tree
  * @tree_page:	the twin's page, referenced
+ * @refused:	set when @page was merged but @tree_page could not be (held,
+ *		locked, or changed): the twin stood in the way, not @page
  *
  * With merge_new_page=1 the KSM page is a fresh copy instead, and the
  * reference returned with it is the caller's to drop.
@@ -524,14 +527,17 @@ fail:
 struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 				   struct page *page,
 				   struct ksmod_rmap_item *tree_item,
-				   struct page *tree_page)
+				   struct page *tree_page, bool *refused)
 {
+	*refused = false;
 	if (READ_ONCE(ksmod_merge_new_page))
-		return ksmod_merge_two_new(item, page, tree_item, tree_page);
+		return ksmod_merge_two_new(item, page, tree_item, tree_page,
+					   refused);
 	if (ksmod_merge_with_ksm_page(item, page, NULL))
 		return NULL;
 	if (ksmod_merge_with_ksm_page(tree_item, tree_page, page)) {
 		ksmod_break_cow(item);
+		*refused = true;
 		return NULL;
 	}
 	return page;

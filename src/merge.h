@@ -21,7 +21,7 @@ int ksmod_merge_zero_page(struct ksmod_rmap_item *item, struct page *page);
 struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 				   struct page *page,
 				   struct ksmod_rmap_item *tree_item,
-				   struct page *tree_page);
+				   struct page *tree_page, bool *refused);
 void ksmod_break_cow(struct ksmod_rmap_item *item);
 void ksmod_break_item(struct ksmod_rmap_item *item);
 int ksmod_unmerge_range(struct vm_area_struct *vma, unsigned long start,

@@ -575,9 +575,22 @@ static void ksmod_merge_pair(struct page *page, struct ksmod_rmap_item *item,
 {
 	struct ksmod_stable_node *n;
 	struct page *kpage;
-	bool split;
+	bool refused, split;
 
-	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page);
+	kpage = ksmod_merge_two_pages(item, page, tree_item, tree_page,
+				      &refused);
+	/*
+	 * The twin refused, @page did not: someone holds the twin (a pin,
+	 * direct I/O, a pipe) or had it locked. The kernel's KSM leaves it
+	 * in the unstable tree, where every page of its content meets it
+	 * and fails in turn, pass after pass while it is held (with the
+	 * passes smart_scan aligns, for good: pinned.sh). Here it leaves the
+	 * tree for the rest of the pass: the next page of that content goes
+	 * in instead and the others meet that one. The twin is back at its
+	 * next visit.
+	 */
+	if (refused)
+		ksmod_rmap_item_unlink(tree_item);
 	/*
 	 * Twins in one large folio: splitting it failed on the reference
 	 * we hold on each. As the kernel's KSM, split it now with one
