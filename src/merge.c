@@ -486,30 +486,6 @@ static struct page *ksmod_new_ksm_page(struct ksmod_rmap_item *item,
 	return &kfolio->page;
 }
 
-/* ksmod_merge_two_pages() into a fresh page: merge_new_page=1 */
-static struct page *ksmod_merge_two_new(struct ksmod_rmap_item *item,
-					struct page *page,
-					struct ksmod_rmap_item *tree_item,
-					struct page *tree_page, bool *refused)
-{
-	struct page *kpage = ksmod_new_ksm_page(item, page);
-
-	if (!kpage)
-		return NULL;
-	if (ksmod_merge_with_ksm_page(item, page, kpage))
-		goto fail;
-	if (ksmod_merge_with_ksm_page(tree_item, tree_page, kpage)) {
-		ksmod_break_cow(item);
-		*refused = true;
-		goto fail;
-	}
-	return kpage;
-fail:
-	/* mapped nowhere now: this frees it (and uncharges it) */
-	put_page(kpage);
-	return NULL;
-}
-
 /**
  * ksmod_merge_two_pages() - make @page a KSM page and map it for both
  * @item:	@page's rmap item
@@ -529,18 +505,28 @@ struct page *ksmod_merge_two_pages(struct ksmod_rmap_item *item,
 				   struct ksmod_rmap_item *tree_item,
 				   struct page *tree_page, bool *refused)
 {
+	struct page *fresh = NULL;
+
 	*refused = false;
-	if (READ_ONCE(ksmod_merge_new_page))
-		return ksmod_merge_two_new(item, page, tree_item, tree_page,
-					   refused);
-	if (ksmod_merge_with_ksm_page(item, page, NULL))
-		return NULL;
-	if (ksmod_merge_with_ksm_page(tree_item, tree_page, page)) {
+	if (READ_ONCE(ksmod_merge_new_page)) {
+		fresh = ksmod_new_ksm_page(item, page);
+		if (!fresh)
+			return NULL;
+	}
+	/* with no fresh page, @page becomes the KSM page in place */
+	if (ksmod_merge_with_ksm_page(item, page, fresh))
+		goto fail;
+	if (ksmod_merge_with_ksm_page(tree_item, tree_page, fresh ?: page)) {
 		ksmod_break_cow(item);
 		*refused = true;
-		return NULL;
+		goto fail;
 	}
-	return page;
+	return fresh ?: page;
+fail:
+	/* a fresh page is mapped nowhere now: this frees (and uncharges) it */
+	if (fresh)
+		put_page(fresh);
+	return NULL;
 }
 
 /*
